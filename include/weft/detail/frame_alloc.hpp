@@ -1,0 +1,113 @@
+// Where coroutine frames come from: a per-thread pool of size-classed free lists
+// (default), mimalloc, or the system allocator, chosen by the `frame_allocator`
+// meson option. Also the frame counting hook tests use to prove no frame leaks.
+#pragma once
+
+#include <weft/detail/build_config.hpp>
+#include <weft/detail/export.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <new>
+
+#if WEFT_FRAME_ALLOCATOR_MIMALLOC
+#include <mimalloc.h>
+#endif
+
+namespace weft::detail {
+
+// Totals over every thread that has ever allocated or freed a frame. Exact when
+// no frame is being allocated or freed concurrently (e.g. after a runtime is gone).
+struct frame_counts {
+    std::uint64_t allocated = 0;
+    std::uint64_t freed = 0;
+};
+WEFT_API frame_counts frame_stats() noexcept;
+
+// One per thread, created on the thread's first frame allocation or free.
+struct frame_pool {
+    static constexpr std::size_t k_granule = 64;
+    static constexpr std::size_t k_classes = 16;  // blocks of 64 .. 1024 bytes
+    static constexpr std::uint32_t k_max_cached = 256;
+
+    struct free_block {
+        free_block* next;
+    };
+
+    free_block* free_[k_classes] = {};
+    std::uint32_t cached_[k_classes] = {};
+    // Written only by the owning thread; read by frame_stats() from any thread.
+    // Updated with a relaxed load + store (no read-modify-write: the owner is the
+    // only writer), so the hot path pays a plain increment.
+    std::atomic<std::uint64_t> allocated_{0};
+    std::atomic<std::uint64_t> freed_{0};
+    frame_pool* next_registered_ = nullptr;
+
+    static void bump(std::atomic<std::uint64_t>& c) noexcept {
+        c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
+};
+
+// initial-exec: one %fs-relative load instead of a __tls_get_addr call. Safe
+// because libweft is linked at program start, not dlopen'ed into static TLS.
+WEFT_API extern thread_local constinit frame_pool* tls_frame_pool
+    __attribute__((tls_model("initial-exec")));
+
+WEFT_API frame_pool* make_frame_pool();
+
+inline frame_pool& this_thread_frame_pool() {
+    frame_pool* p = tls_frame_pool;
+    if (p == nullptr) [[unlikely]] p = make_frame_pool();
+    return *p;
+}
+
+inline void* allocate_frame(std::size_t n) {
+    frame_pool& pool = this_thread_frame_pool();
+    frame_pool::bump(pool.allocated_);
+#if WEFT_FRAME_ALLOCATOR_POOL
+    const std::size_t cls = (n - 1) / frame_pool::k_granule;
+    if (cls < frame_pool::k_classes) {
+        if (frame_pool::free_block* b = pool.free_[cls]) {
+            pool.free_[cls] = b->next;
+            --pool.cached_[cls];
+            return b;
+        }
+        return ::operator new((cls + 1) * frame_pool::k_granule);
+    }
+    return ::operator new(n);
+#elif WEFT_FRAME_ALLOCATOR_MIMALLOC
+    void* p = mi_malloc(n);
+    if (p == nullptr) throw std::bad_alloc();
+    return p;
+#else
+    return ::operator new(n);
+#endif
+}
+
+inline void free_frame(void* p, std::size_t n) noexcept {
+    frame_pool& pool = this_thread_frame_pool();
+    frame_pool::bump(pool.freed_);
+#if WEFT_FRAME_ALLOCATOR_POOL
+    // A frame may be freed on another thread than the one that allocated it; it
+    // then joins this thread's list. The cap bounds what a thread that mostly
+    // frees (a join point) can hoard.
+    const std::size_t cls = (n - 1) / frame_pool::k_granule;
+    if (cls < frame_pool::k_classes && pool.cached_[cls] < frame_pool::k_max_cached) {
+        auto* b = static_cast<frame_pool::free_block*>(p);
+        b->next = pool.free_[cls];
+        pool.free_[cls] = b;
+        ++pool.cached_[cls];
+        return;
+    }
+    ::operator delete(p);
+#elif WEFT_FRAME_ALLOCATOR_MIMALLOC
+    (void)n;
+    mi_free(p);
+#else
+    (void)n;
+    ::operator delete(p);
+#endif
+}
+
+}  // namespace weft::detail

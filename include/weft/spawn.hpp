@@ -1,0 +1,194 @@
+// spawn: Python's asyncio.create_task. Schedules a task on the current runtime and
+// returns a join_handle; `co_await handle` gives the result or rethrows, and a
+// dropped handle detaches the task (the runtime then owns and finishes it).
+#pragma once
+
+#include <weft/detail/export.hpp>
+#include <weft/detail/worker_context.hpp>
+#include <weft/errors.hpp>
+#include <weft/task.hpp>
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <utility>
+
+namespace weft {
+
+template <class T>
+class join_handle;
+
+namespace detail {
+
+// promise_base::spawn_state_ of a spawned task:
+//   k_running  the task has not finished; the handle holds it, nobody awaits it
+//   k_done     finished; the handle will collect the result and free the frame
+//   k_detached the handle was dropped: the task frees itself when it finishes
+//   other      the address of the coroutine awaiting the handle
+// Transitions: running -> done (the task), running -> awaiter (the handle's await),
+// running -> detached (the handle's destructor), awaiter -> done (the task, which
+// then resumes the awaiter). For a spawned task, promise_base::join_ holds the
+// frame's own address.
+inline constexpr std::uintptr_t k_running = 0;
+inline constexpr std::uintptr_t k_done = 2;
+inline constexpr std::uintptr_t k_detached = 4;
+
+// The runtime registry of detached tasks (runtime/scheduler/scheduler.cpp), so
+// that shutdown can destroy the ones that never finish. adopt_detached() returns
+// false when the runtime is already gone.
+WEFT_API bool adopt_detached(std::uint64_t runtime_id, std::coroutine_handle<> frame) noexcept;
+WEFT_API void finish_detached(std::uint64_t runtime_id, std::coroutine_handle<> frame) noexcept;
+
+inline std::coroutine_handle<> spawned_done(promise_base& p) noexcept {
+    if (p.inline_) return p.continuation_;  // the joiner ran us itself: no atomics
+    // acq_rel: release publishes the result to the handle's acquire in await or
+    // detach; acquire sees the awaiter's state before it suspended (its CAS).
+    const std::uintptr_t old = p.spawn_state_.exchange(k_done, std::memory_order_acq_rel);
+    if (old == k_running) return std::noop_coroutine();
+    auto self = std::coroutine_handle<>::from_address(p.join_);
+    if (old == k_detached) {
+        finish_detached(p.runtime_id_, self);  // destroys this frame
+        return std::noop_coroutine();
+    }
+    return std::coroutine_handle<>::from_address(reinterpret_cast<void*>(old));
+}
+
+template <class T>
+std::coroutine_handle<task_promise<T>> prepare_spawn(task<T>& t, std::uint64_t runtime_id) {
+    task<T>::check_awaitable(t.handle());
+    auto h = t.release();
+    promise_base& p = h.promise();
+    p.on_done_ = &spawned_done;
+    p.join_ = h.address();
+    p.runtime_id_ = runtime_id;
+    return h;
+}
+
+}  // namespace detail
+
+template <class T>
+class [[nodiscard]] join_handle {
+public:
+    join_handle() noexcept = default;
+    join_handle(join_handle&& o) noexcept : h_(std::exchange(o.h_, nullptr)) {}
+    join_handle& operator=(join_handle&& o) noexcept {
+        if (this != &o) {
+            detach();
+            h_ = std::exchange(o.h_, nullptr);
+        }
+        return *this;
+    }
+    join_handle(const join_handle&) = delete;
+    join_handle& operator=(const join_handle&) = delete;
+    ~join_handle() { detach(); }
+
+    // False once awaited, detached or moved from.
+    explicit operator bool() const noexcept { return static_cast<bool>(h_); }
+
+    // True when the task has finished (its result is ready to collect).
+    bool done() const noexcept {
+        // acquire: pairs with spawned_done()'s release.
+        return h_ && h_.promise().spawn_state_.load(std::memory_order_acquire) == detail::k_done;
+    }
+
+    // Lets the task run on without anyone waiting for it; the runtime frees it
+    // when it finishes, or at shutdown if it never does.
+    void detach() noexcept {
+        if (!h_) return;
+        auto h = std::exchange(h_, nullptr);
+        detail::promise_base& p = h.promise();
+        // acquire: pairs with spawned_done()'s release before we free the frame.
+        if (p.spawn_state_.load(std::memory_order_acquire) == detail::k_done) {
+            h.destroy();
+            return;
+        }
+        // Register first, so that a task finishing right after the exchange below
+        // finds itself in the registry.
+        if (!detail::adopt_detached(p.runtime_id_, h)) {
+            h.destroy();  // its runtime is gone: it can never run again
+            return;
+        }
+        // acq_rel: release hands the frame to the task; acquire sees its result
+        // if it finished meanwhile, before we free it.
+        if (p.spawn_state_.exchange(detail::k_detached, std::memory_order_acq_rel) == detail::k_done) {
+            detail::finish_detached(p.runtime_id_, h);
+        }
+    }
+
+    class awaiter {
+    public:
+        explicit awaiter(join_handle& jh) : jh_(jh) {}
+
+        bool await_ready() const {
+            if (!jh_.h_) throw usage_error("co_await on an empty weft::join_handle (moved-from, detached or already awaited)");
+            if (jh_.awaiting_) throw usage_error("co_await on a weft::join_handle that is already being awaited");
+            return jh_.done();
+        }
+
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
+            auto h = jh_.h_;
+            detail::promise_base& p = h.promise();
+            jh_.awaiting_ = true;
+            if (detail::worker_context* w = detail::tls_worker) {
+                // Fork-join fast path: if our own deque's newest item is the task's
+                // fresh tag, nobody has started it: run it inline and let it return
+                // straight to us.
+                const std::uintptr_t item = w->queue_.pop();
+                if (item == detail::as_fresh_child(h)) {
+                    p.inline_ = true;
+                    p.continuation_ = parent;
+                    return h;
+                }
+                if (item != 0) detail::push_local(*w, item);  // just popped: there is room
+            }
+            std::uintptr_t expected = detail::k_running;
+            // acq_rel on success: release publishes our state to the thread that
+            // will resume us (its exchange acquires). acquire on failure: the task
+            // finished; see its result.
+            if (p.spawn_state_.compare_exchange_strong(expected, detail::as_item(parent),
+                                                       std::memory_order_acq_rel,
+                                                       std::memory_order_acquire)) {
+                return std::noop_coroutine();
+            }
+            return parent;
+        }
+
+        T await_resume() {
+            auto h = std::exchange(jh_.h_, nullptr);
+            jh_.awaiting_ = false;
+            struct frame_guard {
+                std::coroutine_handle<detail::task_promise<T>> h;
+                ~frame_guard() { h.destroy(); }
+            } guard{h};
+            return h.promise().take_result();
+        }
+
+    private:
+        join_handle& jh_;
+    };
+
+    awaiter operator co_await() & { return awaiter(*this); }
+    awaiter operator co_await() && { return awaiter(*this); }
+
+    // Internal: adopts a frame prepared by detail::prepare_spawn.
+    explicit join_handle(std::coroutine_handle<detail::task_promise<T>> h) noexcept : h_(h) {}
+
+private:
+    std::coroutine_handle<detail::task_promise<T>> h_ = nullptr;
+    bool awaiting_ = false;
+};
+
+// Schedules `t` on the runtime of the calling task (it must run on a weft
+// worker; from other threads use runtime::spawn).
+template <class T>
+join_handle<T> spawn(task<T> t) {
+    detail::worker_context* w = detail::tls_worker;
+    if (w == nullptr)
+        throw usage_error("weft::spawn called outside a weft task: from other threads use runtime::spawn");
+    auto h = detail::prepare_spawn(t, w->runtime_id_);
+    detail::push_local(*w, detail::as_fresh_child(h));
+    detail::notify_local_work(*w);
+    return join_handle<T>(h);
+}
+
+}  // namespace weft

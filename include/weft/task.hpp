@@ -1,0 +1,192 @@
+// task<T>: weft's lazy coroutine (Python's `async def`). It starts when awaited,
+// spawned or passed to block_on, and hands control back to its awaiter by
+// symmetric transfer, so chains of awaits never grow the stack.
+#pragma once
+
+#include <weft/detail/frame_alloc.hpp>
+#include <weft/errors.hpp>
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <exception>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+namespace weft {
+
+template <class T = void>
+class task;
+
+namespace detail {
+
+// What every task frame carries besides its result. A task awaited directly uses
+// only `continuation_`; a fork-join child or a spawned task also gets `on_done_`,
+// which decides who runs next when it finishes (see fork_join.hpp, spawn.hpp).
+struct promise_base {
+    using on_done_fn = std::coroutine_handle<> (*)(promise_base&) noexcept;
+
+    // The coroutine to resume when this one finishes. Written by the awaiter
+    // before the task starts; read by the final awaiter.
+    std::coroutine_handle<> continuation_ = nullptr;
+    on_done_fn on_done_ = nullptr;
+    // Fork-join or spawn bookkeeping, owned by whoever installed on_done_.
+    void* join_ = nullptr;
+    std::uint32_t index_ = 0;
+    // True when the joiner itself started this task from its own deque (no thief
+    // involved), so finishing needs no atomic read-modify-write. Written by the
+    // thread that starts the task, before it starts; read when it finishes.
+    bool inline_ = false;
+    // Spawned tasks only: see spawn.hpp for the states.
+    std::atomic<std::uintptr_t> spawn_state_{0};
+    std::uint64_t runtime_id_ = 0;
+    std::exception_ptr error_;
+
+    static void* operator new(std::size_t n) { return allocate_frame(n); }
+    static void operator delete(void* p, std::size_t n) noexcept { free_frame(p, n); }
+
+    std::suspend_always initial_suspend() noexcept { return {}; }
+
+    struct final_awaiter {
+        bool await_ready() noexcept { return false; }
+        template <class Promise>
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> h) noexcept {
+            promise_base& p = h.promise();
+            if (p.on_done_ != nullptr) return p.on_done_(p);
+            return p.continuation_;
+        }
+        void await_resume() noexcept {}
+    };
+    final_awaiter final_suspend() noexcept { return {}; }
+
+    void unhandled_exception() noexcept { error_ = std::current_exception(); }
+
+    void rethrow_if_failed() {
+        if (error_) std::rethrow_exception(error_);
+    }
+};
+
+template <class T>
+struct task_promise : promise_base {
+    task<T> get_return_object() noexcept;
+
+    template <class U = T>
+        requires std::is_convertible_v<U&&, T>
+    void return_value(U&& v) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
+        ::new (static_cast<void*>(&value_)) T(std::forward<U>(v));
+        has_value_ = true;
+    }
+
+    // Moves the result out, or rethrows the task's exception.
+    T take_result() {
+        rethrow_if_failed();
+        return std::move(value_);
+    }
+
+    task_promise() noexcept {}
+    ~task_promise() {
+        if (has_value_) value_.~T();
+    }
+
+private:
+    union {
+        T value_;
+    };
+    bool has_value_ = false;
+};
+
+template <>
+struct task_promise<void> : promise_base {
+    task<void> get_return_object() noexcept;
+    void return_void() noexcept {}
+    void take_result() { rethrow_if_failed(); }
+};
+
+}  // namespace detail
+
+template <class T>
+class [[nodiscard]] task {
+    static_assert(!std::is_reference_v<T>, "task<T&> is not supported: return a pointer or a value");
+
+public:
+    using promise_type = detail::task_promise<T>;
+    using value_type = T;
+
+    task() noexcept = default;
+    task(task&& o) noexcept : h_(std::exchange(o.h_, nullptr)) {}
+    task& operator=(task&& o) noexcept {
+        if (this != &o) {
+            reset();
+            h_ = std::exchange(o.h_, nullptr);
+        }
+        return *this;
+    }
+    task(const task&) = delete;
+    task& operator=(const task&) = delete;
+    ~task() { reset(); }
+
+    // False for a default-constructed or moved-from task.
+    explicit operator bool() const noexcept { return static_cast<bool>(h_); }
+
+    struct awaiter {
+        std::coroutine_handle<promise_type> h;
+
+        bool await_ready() const {
+            check_awaitable(h);
+            return false;
+        }
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
+            h.promise().continuation_ = awaiting;
+            return h;
+        }
+        T await_resume() { return h.promise().take_result(); }
+    };
+
+    awaiter operator co_await() & noexcept { return awaiter{h_}; }
+    awaiter operator co_await() && noexcept { return awaiter{h_}; }
+
+    // Internals for the runtime, when_all and spawn: the frame, and handing it over.
+    std::coroutine_handle<promise_type> handle() const noexcept { return h_; }
+    std::coroutine_handle<promise_type> release() noexcept { return std::exchange(h_, nullptr); }
+    explicit task(std::coroutine_handle<promise_type> h) noexcept : h_(h) {}
+
+    // Throws usage_error unless `h` is a task that can still be started.
+    static void check_awaitable(std::coroutine_handle<promise_type> h) {
+        if (!h) throw usage_error("co_await on an empty weft::task (moved-from or default-constructed)");
+        if (h.done() || h.promise().continuation_ || h.promise().on_done_)
+            throw usage_error("co_await on a weft::task that was already awaited: a task runs once");
+    }
+
+private:
+    void reset() noexcept {
+        if (h_) h_.destroy();
+        h_ = nullptr;
+    }
+
+    std::coroutine_handle<promise_type> h_ = nullptr;
+};
+
+namespace detail {
+
+template <class T>
+task<T> task_promise<T>::get_return_object() noexcept {
+    return task<T>(std::coroutine_handle<task_promise<T>>::from_promise(*this));
+}
+
+inline task<void> task_promise<void>::get_return_object() noexcept {
+    return task<void>(std::coroutine_handle<task_promise<void>>::from_promise(*this));
+}
+
+template <class>
+inline constexpr bool is_task_v = false;
+template <class T>
+inline constexpr bool is_task_v<task<T>> = true;
+
+// What `co_await a` gives, for any awaitable `a` weft accepts.
+template <class A>
+using await_result_t = decltype(std::declval<A>().operator co_await().await_resume());
+
+}  // namespace detail
+
+}  // namespace weft

@@ -1,0 +1,161 @@
+// when_all: Python's asyncio.gather. Runs every child concurrently (idle workers
+// may steal them), waits for all of them, then gives their results in input order
+// or rethrows the first exception (first in time).
+#pragma once
+
+#include <weft/detail/fork_join.hpp>
+#include <weft/task.hpp>
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace weft {
+
+namespace detail {
+
+// void results become std::monostate so they fit in a tuple or vector.
+template <class T>
+using value_or_monostate_t = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+
+template <class T>
+value_or_monostate_t<T> take_value(task<T>& t) {
+    if constexpr (std::is_void_v<T>) {
+        t.handle().promise().take_result();
+        return {};
+    } else {
+        return t.handle().promise().take_result();
+    }
+}
+
+template <class T>
+void check_child(const task<T>& t) {
+    task<T>::check_awaitable(t.handle());
+}
+
+// Wraps any awaitable into a task, for APIs that take task<T>.
+template <class Awaitable>
+task<await_result_t<Awaitable>> as_task(Awaitable a) {
+    co_return co_await std::move(a);
+}
+
+// when_all(task<Ts>...): awaitable, and convertible to task<std::tuple<...>>.
+template <class... Ts>
+class [[nodiscard]] when_all_of_tasks {
+public:
+    using result_type = std::tuple<value_or_monostate_t<Ts>...>;
+
+    explicit when_all_of_tasks(task<Ts>... ts) : tasks_(std::move(ts)...) {}
+
+    class awaiter {
+    public:
+        explicit awaiter(std::tuple<task<Ts>...>& tasks)
+            : tasks_(tasks),
+              children_(std::apply([](auto&... t) { return std::array<child_ref, sizeof...(Ts)>{child_of(t)...}; },
+                                   tasks)),
+              join_(children_.data(), sizeof...(Ts)) {}
+
+        bool await_ready() const {
+            std::apply([](auto&... t) { (check_child(t), ...); }, tasks_);
+            return sizeof...(Ts) == 0;
+        }
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
+            return join_.fork(parent);
+        }
+        result_type await_resume() {
+            if constexpr (sizeof...(Ts) > 0) {
+                if (join_.first_error() >= 0)
+                    std::rethrow_exception(children_[static_cast<std::size_t>(join_.first_error())].promise->error_);
+            }
+            return std::apply([](auto&... t) { return result_type{take_value(t)...}; }, tasks_);
+        }
+
+    private:
+        std::tuple<task<Ts>...>& tasks_;
+        std::array<child_ref, sizeof...(Ts)> children_;
+        fork_join join_;
+    };
+
+    awaiter operator co_await() && { return awaiter(tasks_); }
+
+    // So that `task<R> t = when_all(...)`, spawn(when_all(...)) and
+    // block_on(when_all(...)) work.
+    operator task<result_type>() && { return as_task(std::move(*this)); }
+
+private:
+    std::tuple<task<Ts>...> tasks_;
+};
+
+// when_all(std::vector<task<T>>): awaitable, convertible to task<std::vector<...>>.
+template <class T>
+class [[nodiscard]] when_all_of_range {
+public:
+    using result_type = std::vector<value_or_monostate_t<T>>;
+
+    explicit when_all_of_range(std::vector<task<T>> ts) : tasks_(std::move(ts)) {}
+
+    class awaiter {
+    public:
+        explicit awaiter(std::vector<task<T>>& tasks)
+            : tasks_(tasks), children_(make_children(tasks)), join_(children_.data(), static_cast<std::uint32_t>(children_.size())) {}
+
+        bool await_ready() const {
+            for (const task<T>& t : tasks_) check_child(t);
+            return tasks_.empty();
+        }
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
+            return join_.fork(parent);
+        }
+        result_type await_resume() {
+            if (join_.first_error() >= 0)
+                std::rethrow_exception(children_[static_cast<std::size_t>(join_.first_error())].promise->error_);
+            result_type out;
+            out.reserve(tasks_.size());
+            for (task<T>& t : tasks_) out.push_back(take_value(t));
+            return out;
+        }
+
+    private:
+        static std::vector<child_ref> make_children(std::vector<task<T>>& tasks) {
+            if (tasks.size() > std::numeric_limits<std::uint32_t>::max())
+                throw usage_error("weft::when_all: more than 2^32-1 tasks in one call");
+            std::vector<child_ref> children;
+            children.reserve(tasks.size());
+            for (task<T>& t : tasks) {
+                if (!t) throw usage_error("weft::when_all: the vector holds an empty task (moved-from or default-constructed)");
+                children.push_back(child_of(t));
+            }
+            return children;
+        }
+
+        std::vector<task<T>>& tasks_;
+        std::vector<child_ref> children_;
+        fork_join join_;
+    };
+
+    awaiter operator co_await() && { return awaiter(tasks_); }
+
+    operator task<result_type>() && { return as_task(std::move(*this)); }
+
+private:
+    std::vector<task<T>> tasks_;
+};
+
+}  // namespace detail
+
+template <class... Ts>
+detail::when_all_of_tasks<Ts...> when_all(task<Ts>... tasks) {
+    return detail::when_all_of_tasks<Ts...>(std::move(tasks)...);
+}
+
+template <class T>
+detail::when_all_of_range<T> when_all(std::vector<task<T>> tasks) {
+    return detail::when_all_of_range<T>(std::move(tasks));
+}
+
+}  // namespace weft

@@ -1,0 +1,62 @@
+// The idle-worker state machine: how many workers are searching for work and how
+// many are unparked, the list of parked workers, and the futex words they sleep on.
+// The invariants are stated in park.cpp.
+#pragma once
+
+#include <weft/detail/worker_context.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace weft::detail {
+
+class idle {
+public:
+    explicit idle(unsigned num_workers);
+
+    // The packed word worker_context::idle_state_ points at.
+    const std::atomic<std::uint64_t>& state() const noexcept { return state_; }
+
+    // A worker out of local work asks to search (steal); false when enough
+    // workers already search (at most half of them), and it should park instead.
+    bool transition_to_searching() noexcept;
+    // A searching worker found work. True when it was the last searcher: it must
+    // then wake another worker (there may be more work where it found this).
+    bool transition_from_searching() noexcept;
+    // A worker with nothing to do registers as parked. True when it was the last
+    // searcher: it must then re-check every queue before it sleeps (INV-1).
+    bool transition_to_parked(unsigned worker, bool was_searching);
+    // Blocks until the worker is unparked (or shutdown).
+    void wait_until_unparked(unsigned worker) noexcept;
+
+    // Producer side: picks a parked worker to wake and counts it as searching and
+    // unparked, or returns false when some worker already searches or none sleeps.
+    bool worker_to_notify(unsigned& worker);
+    void unpark(unsigned worker) noexcept;
+    // Shutdown: wakes every parked worker.
+    void unpark_all();
+
+    unsigned parked_workers() const noexcept;
+
+private:
+    bool notify_should_wake_up() noexcept;
+
+    const unsigned num_workers_;
+    // Low 32 bits: searching workers; high 32: unparked workers (worker_context.hpp).
+    // Changed by seq_cst read-modify-writes only, by any worker or producer.
+    alignas(64) std::atomic<std::uint64_t> state_;
+    // Guards sleepers_ and the parked -> unparked hand-over.
+    std::mutex mutex_;
+    std::vector<unsigned> sleepers_;
+    // One per worker, each on its own cache line. 1 while the worker is parked;
+    // set to 0 by whoever unparks it, then futex-woken.
+    struct alignas(64) sleep_word {
+        std::atomic<std::uint32_t> parked{0};
+    };
+    std::unique_ptr<sleep_word[]> words_;
+};
+
+}  // namespace weft::detail

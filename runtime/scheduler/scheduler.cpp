@@ -1,0 +1,195 @@
+// Scheduler start-up and shutdown, submission from outside, and the registry of
+// detached tasks that shutdown destroys.
+#include "scheduler.hpp"
+
+#include <weft/errors.hpp>
+#include <weft/spawn.hpp>
+#include <weft/yield.hpp>
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace weft::detail {
+
+thread_local constinit worker_context* tls_worker __attribute__((tls_model("initial-exec"))) = nullptr;
+
+namespace {
+
+// Live runtimes by id, each with its detached tasks that have not finished. A
+// runtime id missing here means the runtime is gone. One lock for all runtimes:
+// it is taken only when a handle is dropped before its task finishes and when
+// such a task finishes.
+struct detached_registry {
+    std::mutex mutex;
+    std::unordered_map<std::uint64_t, std::unordered_set<void*>> runtimes;
+    std::uint64_t next_id = 1;
+};
+
+detached_registry& registry() {
+    static detached_registry* r = new detached_registry;  // outlives every runtime
+    return *r;
+}
+
+std::uint64_t register_runtime() {
+    detached_registry& r = registry();
+    std::lock_guard lock(r.mutex);
+    const std::uint64_t id = r.next_id++;
+    r.runtimes.emplace(id, std::unordered_set<void*>{});
+    return id;
+}
+
+}  // namespace
+
+bool adopt_detached(std::uint64_t runtime_id, std::coroutine_handle<> frame) noexcept {
+    detached_registry& r = registry();
+    std::lock_guard lock(r.mutex);
+    auto it = r.runtimes.find(runtime_id);
+    if (it == r.runtimes.end()) return false;
+    try {
+        it->second.insert(frame.address());
+    } catch (...) {
+        return false;  // out of memory: the caller frees the frame instead
+    }
+    return true;
+}
+
+void finish_detached(std::uint64_t runtime_id, std::coroutine_handle<> frame) noexcept {
+    {
+        detached_registry& r = registry();
+        std::lock_guard lock(r.mutex);
+        auto it = r.runtimes.find(runtime_id);
+        if (it != r.runtimes.end()) it->second.erase(frame.address());
+    }
+    frame.destroy();
+}
+
+void push_overflow(worker_context& w, std::uintptr_t item) {
+    // The deque is full: move its older half to the injector in one batch (one
+    // lock), so thieves and the fairness poll can reach it, then push.
+    std::uintptr_t batch[512];
+    std::vector<std::uintptr_t> big;
+    std::uintptr_t* out = batch;
+    const std::size_t half = w.queue_.capacity() / 2;
+    if (half > std::size(batch)) {
+        big.resize(half);
+        out = big.data();
+    }
+    const std::size_t n = w.queue_.take_oldest_half(out);
+    if (n != 0) w.scheduler_->inject_queue().push_batch(out, n);
+    if (!w.queue_.push(item)) w.scheduler_->inject_queue().push(item);
+    w.scheduler_->notify_parked();
+}
+
+void wake_sibling(worker_context& w) { w.scheduler_->notify_parked(); }
+
+void schedule_woken(worker_context& w, std::coroutine_handle<> h) {
+    static_cast<worker&>(w).schedule_woken(h);
+}
+
+void schedule_yielded(worker_context& w, std::coroutine_handle<> h) {
+    w.scheduler_->inject_queue().push(as_item(h));
+    w.scheduler_->notify_parked();
+}
+
+scheduler::scheduler(const config& cfg) : cfg_(cfg), id_(register_runtime()), idle_(cfg.workers) {
+    workers_.reserve(cfg_.workers);
+    for (unsigned i = 0; i < cfg_.workers; ++i) workers_.push_back(std::make_unique<worker>(*this, i));
+    try {
+        start_threads();
+    } catch (...) {
+        stop_threads();
+        std::lock_guard lock(registry().mutex);
+        registry().runtimes.erase(id_);
+        throw;
+    }
+}
+
+void scheduler::start_threads() {
+    threads_.reserve(cfg_.workers);
+    const unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
+    for (unsigned i = 0; i < cfg_.workers; ++i) {
+        threads_.emplace_back([this, i] { workers_[i]->run(); });
+        const std::string name = cfg_.thread_name + "-" + std::to_string(i);
+        pthread_setname_np(threads_.back().native_handle(), name.substr(0, 15).c_str());
+        if (cfg_.pin_workers) {
+            cpu_set_t set;
+            CPU_ZERO(&set);
+            CPU_SET(i % cpus, &set);
+            if (const int err = pthread_setaffinity_np(threads_.back().native_handle(), sizeof set, &set))
+                throw io_error(err, "pthread_setaffinity_np(worker " + std::to_string(i) + ", cpu " +
+                                        std::to_string(i % cpus) + ")");
+        }
+    }
+}
+
+void scheduler::stop_threads() noexcept {
+    // release: pairs with stopping()'s acquire.
+    stopping_.store(true, std::memory_order_release);
+    idle_.unpark_all();
+    for (std::thread& t : threads_)
+        if (t.joinable()) t.join();
+    threads_.clear();
+}
+
+scheduler::~scheduler() {
+    stop_threads();
+    // Every worker has stopped: the queues hold items whose frames are owned by
+    // their parents, by join handles, or by the detached registry. Forget the
+    // items and destroy what the runtime owns; owners destroy the rest.
+    for (auto& w : workers_) w->clear_queues_unsynchronized();
+    injector_.clear();
+    destroy_detached_tasks();
+}
+
+void scheduler::destroy_detached_tasks() noexcept {
+    detached_registry& r = registry();
+    for (;;) {
+        void* frame = nullptr;
+        {
+            std::lock_guard lock(r.mutex);
+            auto& mine = r.runtimes[id_];
+            if (mine.empty()) {
+                r.runtimes.erase(id_);  // from now on, dropped handles free their own frames
+                return;
+            }
+            frame = *mine.begin();
+            mine.erase(mine.begin());
+        }
+        // Destroying a frame destroys what it owns; join handles among that detach
+        // their tasks into this registry, and the loop picks them up.
+        std::coroutine_handle<>::from_address(frame).destroy();
+    }
+}
+
+void scheduler::submit(std::uintptr_t item) {
+    if (stopping()) throw usage_error("weft::runtime: task submitted while the runtime is shutting down");
+    worker_context* w = tls_worker;
+    if (w != nullptr && w->scheduler_ == this) {
+        push_local(*w, item);
+        notify_local_work(*w);
+        return;
+    }
+    injector_.push(item);
+    notify_parked();
+}
+
+void scheduler::notify_parked() {
+    unsigned w = 0;
+    if (idle_.worker_to_notify(w)) idle_.unpark(w);
+}
+
+bool scheduler::has_visible_work() noexcept {
+    if (!injector_.looks_empty()) return true;
+    for (auto& w : workers_)
+        if (w->has_visible_work()) return true;
+    return false;
+}
+
+}  // namespace weft::detail

@@ -1,0 +1,65 @@
+// The scheduler behind weft::runtime: the workers and their threads, the injector,
+// the idle state, and shutdown (stop intake, join workers, destroy the frames the
+// runtime owns).
+#pragma once
+
+#include "injector.hpp"
+#include "park.hpp"
+#include "worker.hpp"
+
+#include <weft/config.hpp>
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace weft::detail {
+
+class scheduler {
+public:
+    explicit scheduler(const config& cfg);
+    ~scheduler();
+
+    scheduler(const scheduler&) = delete;
+    scheduler& operator=(const scheduler&) = delete;
+
+    std::uint64_t id() const noexcept { return id_; }
+    const config& settings() const noexcept { return cfg_; }
+    unsigned worker_count() const noexcept { return cfg_.workers; }
+    worker& worker_at(unsigned i) noexcept { return *workers_[i]; }
+    injector& inject_queue() noexcept { return injector_; }
+    idle& idle_state() noexcept { return idle_; }
+
+    bool stopping() const noexcept {
+        // acquire: pairs with the release in the destructor; workers then see
+        // everything the stopping thread did before.
+        return stopping_.load(std::memory_order_acquire);
+    }
+
+    // From any thread: on one of our workers, onto its deque; otherwise into the
+    // injector, waking a parked worker if needed (INV-1).
+    void submit(std::uintptr_t item);
+    // Wakes a parked worker if no worker is searching.
+    void notify_parked();
+    // Any queue non-empty (seq_cst reads: INV-1's re-check).
+    bool has_visible_work() noexcept;
+
+private:
+    void start_threads();
+    void stop_threads() noexcept;
+    void destroy_detached_tasks() noexcept;
+
+    const config cfg_;
+    const std::uint64_t id_;
+    idle idle_;
+    injector injector_;
+    std::vector<std::unique_ptr<worker>> workers_;
+    std::vector<std::thread> threads_;
+    // Written once by the destructor; read by every worker each loop turn.
+    std::atomic<bool> stopping_{false};
+};
+
+}  // namespace weft::detail

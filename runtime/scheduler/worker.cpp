@@ -1,0 +1,126 @@
+// The worker loop (model: Tokio's multi_thread/worker.rs): run local work, poll the
+// injector every `global_queue_interval` ticks for fairness, steal when out of
+// work, park when stealing finds nothing. Parking invariants: park.cpp.
+#include "worker.hpp"
+
+#include "scheduler.hpp"
+
+#include <utility>
+
+namespace weft::detail {
+
+namespace {
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+}
+
+}  // namespace
+
+worker::worker(scheduler& s, unsigned index)
+    : worker_context(s, s.id(), index, s.settings().local_queue_capacity, s.idle_state().state(),
+                     s.worker_count()),
+      sched_(s),
+      rng_(0x9e3779b9u * (index + 1)) {}
+
+void worker::run() {
+    tls_worker = this;
+    while (!sched_.stopping()) {
+        std::uintptr_t item = next_task();
+        if (item == 0) item = search();
+        if (item != 0) {
+            run_item(item);
+            continue;
+        }
+        park();
+    }
+    tls_worker = nullptr;
+}
+
+std::uintptr_t worker::next_task() {
+    // Fairness: every `global_queue_interval` ticks the injector goes first, so
+    // a worker busy with its own fork-join tree cannot starve outside submissions
+    // and yielded tasks.
+    if (++ticks_ % sched_.settings().global_queue_interval == 0) {
+        if (std::uintptr_t item = sched_.inject_queue().pop()) return item;
+    }
+    if (lifo_slot_ != 0) return std::exchange(lifo_slot_, 0);
+    if (std::uintptr_t item = queue_.pop()) return item;
+    return sched_.inject_queue().pop();
+}
+
+std::uintptr_t worker::search() {
+    if (!searching_) searching_ = sched_.idle_state().transition_to_searching();
+    if (!searching_) return 0;  // INV-3: enough workers search already
+    const unsigned rounds = sched_.settings().spin_rounds + 1;
+    for (unsigned round = 0; round < rounds; ++round) {
+        std::uintptr_t item = steal_from_siblings();
+        if (item == 0) item = sched_.inject_queue().pop();
+        if (item != 0) return item;
+        if (sched_.stopping()) return 0;
+        cpu_relax();
+    }
+    return 0;
+}
+
+std::uintptr_t worker::steal_from_siblings() {
+    const unsigned n = num_workers_;
+    if (n < 2) return 0;
+    const unsigned start = next_random() % n;
+    for (unsigned i = 0; i < n; ++i) {
+        const unsigned victim = (start + i) % n;
+        if (victim == index_) continue;
+        if (std::uintptr_t item = sched_.worker_at(victim).queue_.steal()) return item;
+    }
+    return 0;
+}
+
+void worker::end_search() {
+    searching_ = false;
+    // The last searcher to find work wakes another worker to keep searching:
+    // where it found one item there may be more.
+    if (sched_.idle_state().transition_from_searching()) sched_.notify_parked();
+}
+
+void worker::park() {
+    const bool was_last_searcher = sched_.idle_state().transition_to_parked(index_, searching_);
+    searching_ = false;
+    // INV-1: the last searcher re-checks every queue after registering as parked.
+    if (was_last_searcher && sched_.has_visible_work()) sched_.notify_parked();
+    sched_.idle_state().wait_until_unparked(index_);
+    // Whoever unparked us counted us as searching (idle::worker_to_notify);
+    // shutdown unparks without counting, but then the state no longer matters.
+    searching_ = true;
+}
+
+void worker::run_item(std::uintptr_t item) {
+    if (searching_) end_search();
+    item_handle(item).resume();
+}
+
+void worker::schedule_woken(std::coroutine_handle<> h) {
+    if (lifo_slot_ != 0) {
+        push_local(*this, lifo_slot_);
+        notify_local_work(*this);
+    }
+    lifo_slot_ = as_item(h);
+}
+
+void worker::clear_queues_unsynchronized() noexcept {
+    lifo_slot_ = 0;
+    queue_.clear_unsynchronized();
+}
+
+unsigned worker::next_random() noexcept {
+    // xorshift32: victim choice only needs to be cheap and spread out.
+    rng_ ^= rng_ << 13;
+    rng_ ^= rng_ >> 17;
+    rng_ ^= rng_ << 5;
+    return rng_;
+}
+
+}  // namespace weft::detail

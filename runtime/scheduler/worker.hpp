@@ -1,0 +1,47 @@
+// One worker thread: its local deque (from worker_context), its LIFO slot, and the
+// run loop that takes work locally, from the injector, by stealing, or parks.
+#pragma once
+
+#include <weft/detail/worker_context.hpp>
+
+#include <coroutine>
+#include <cstdint>
+
+namespace weft::detail {
+
+class scheduler;
+
+class worker : public worker_context {
+public:
+    worker(scheduler& s, unsigned index);
+
+    // The run loop; returns when the scheduler stops.
+    void run();
+
+    // A task woken by an event this worker handled runs next (cache-hot); the
+    // task that held the slot moves to the deque. See detail::schedule_woken.
+    void schedule_woken(std::coroutine_handle<> h);
+
+    // Shutdown, after the thread has exited: forget queued items.
+    void clear_queues_unsynchronized() noexcept;
+
+    bool has_visible_work() const noexcept { return !queue_.looks_empty(); }
+
+private:
+    std::uintptr_t next_task();
+    std::uintptr_t search();
+    std::uintptr_t steal_from_siblings();
+    void end_search();
+    void park();
+    void run_item(std::uintptr_t item);
+    unsigned next_random() noexcept;
+
+    scheduler& sched_;
+    // Owner-only state.
+    std::uintptr_t lifo_slot_ = 0;
+    std::uint32_t ticks_ = 0;
+    std::uint32_t rng_;
+    bool searching_ = false;
+};
+
+}  // namespace weft::detail
