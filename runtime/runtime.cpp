@@ -27,4 +27,8 @@ void runtime::submit(std::coroutine_handle<> h, bool fresh_child) {
     scheduler_->submit(fresh_child ? detail::as_fresh_child(h) : detail::as_item(h));
 }
 
+namespace detail {
+unsigned parked_workers(const runtime& rt) noexcept { return rt.scheduler_->idle_state().parked_workers(); }
+}  // namespace detail
+
 }  // namespace weft

@@ -20,9 +20,14 @@
 
 namespace weft {
 
+class runtime;
+
 namespace detail {
 
 class scheduler;
+
+// Test and diagnostics hook: how many of the runtime's workers are parked now.
+WEFT_API unsigned parked_workers(const runtime& rt) noexcept;
 
 // Where block_on's root task leaves its result, and how the blocked thread learns
 // it is there.
@@ -154,6 +159,8 @@ public:
     }
 
 private:
+    friend unsigned detail::parked_workers(const runtime& rt) noexcept;
+
     void check_block_on_allowed() const;
     void submit(std::coroutine_handle<> h, bool fresh_child = false);
     std::uint64_t id() const noexcept;

@@ -42,9 +42,12 @@ bool idle::transition_from_searching() noexcept {
 
 bool idle::transition_to_parked(unsigned worker, bool was_searching) {
     std::lock_guard lock(mutex_);
-    // relaxed: read and written under mutex_, which unpark() also holds.
-    words_[worker].parked.store(1, std::memory_order_relaxed);
-    sleepers_.push_back(worker);
+    if (!closed_) {
+        // relaxed: unparkers find this worker only through sleepers_, under
+        // mutex_, so their later release store of 0 is ordered after this one.
+        words_[worker].parked.store(1, std::memory_order_relaxed);
+        sleepers_.push_back(worker);
+    }
     const std::uint64_t dec = k_unparked_one + (was_searching ? k_searching_one : 0);
     // seq_cst: the worker's half of INV-1 (the re-check follows in the caller).
     const std::uint64_t prev = state_.fetch_sub(dec, std::memory_order_seq_cst);
@@ -87,6 +90,7 @@ void idle::unpark(unsigned worker) noexcept {
 
 void idle::unpark_all() {
     std::lock_guard lock(mutex_);
+    closed_ = true;
     for (unsigned w : sleepers_) unpark(w);
     sleepers_.clear();
 }

@@ -36,7 +36,7 @@ public:
     // unparked, or returns false when some worker already searches or none sleeps.
     bool worker_to_notify(unsigned& worker);
     void unpark(unsigned worker) noexcept;
-    // Shutdown: wakes every parked worker.
+    // Shutdown: wakes every parked worker, and makes later parks return at once.
     void unpark_all();
 
     unsigned parked_workers() const noexcept;
@@ -51,6 +51,9 @@ private:
     // Guards sleepers_ and the parked -> unparked hand-over.
     std::mutex mutex_;
     std::vector<unsigned> sleepers_;
+    // Set by unpark_all() under mutex_: a worker that decided to park just before
+    // shutdown must not go to sleep after the last wake-up was sent.
+    bool closed_ = false;
     // One per worker, each on its own cache line. 1 while the worker is parked;
     // set to 0 by whoever unparks it, then futex-woken.
     struct alignas(64) sleep_word {

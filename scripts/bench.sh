@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The main job: install dependencies, build weft in release mode, and print the
+# fork-join throughput comparison against oneTBB (and sequential code).
+# Extra arguments go to weft-compare, e.g. --standard for the public suite's sizes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/deps.sh
+weft_install_deps
+
+[ -d build ] || meson setup build --buildtype=release
+ninja -C build -j"$(nproc)" bench/weft-compare bench/weft-forkjoin
+./build/bench/weft-compare "$@"

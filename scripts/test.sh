@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Every test: install dependencies; build and run the suites in a release build,
+# under ASAN+UBSAN and under TSAN (both with small_queues, so every test also goes
+# through the deque overflow paths); install weft and build consumer programs
+# with pkg-config and with CMake's find_package. Ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+source scripts/deps.sh
+weft_install_deps || { echo "dependency installation failed"; echo "0 passed, 1 failed"; exit 1; }
+
+jobs=$(nproc)
+passed=0
+failed=0
+failures=()
+
+step() {  # step NAME COMMAND...: runs it, counts it, keeps going
+    local name=$1; shift
+    echo "=== $name"
+    if "$@"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        failures+=("$name")
+        echo "*** FAILED: $name"
+    fi
+}
+
+configure() {  # configure DIR OPTIONS...: fresh setup unless already configured the same way
+    local dir=$1; shift
+    if [ -f "$dir/build.ninja" ]; then meson configure "$dir" "$@" >/dev/null; else meson setup "$dir" "$@"; fi
+}
+
+suite() {  # suite DIR: the unit and stress suites of one build
+    local dir=$1
+    step "$dir: unit tests" meson test -C "$dir" --print-errorlogs --no-rebuild unit
+    step "$dir: stress tests" meson test -C "$dir" --print-errorlogs --no-rebuild stress
+}
+
+# 1. Release build (the configuration users install).
+if configure build --buildtype=release && ninja -C build -j"$jobs"; then
+    suite build
+    step "weft-forkjoin answers (1 and 2 workers)" bash -c '
+        for b in "fib 25" "skynet 5" "nqueens 9" "matmul 256"; do
+            for w in 1 2; do ./build/bench/weft-forkjoin $b $w >/dev/null || { echo "weft-forkjoin $b $w failed"; exit 1; }; done
+        done'
+    step "install and build consumers (pkg-config, CMake)" bash tests/consumer/check_install.sh build
+else
+    step "release build" false
+fi
+
+# 2. ASAN+UBSAN, small queues, frames from the system allocator so ASAN sees them.
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+if configure build-asan --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false \
+        -Dsmall_queues=true -Dframe_allocator=system -Dbenchmarks=false && ninja -C build-asan -j"$jobs"; then
+    suite build-asan
+else
+    step "ASAN+UBSAN build" false
+fi
+
+# 3. TSAN, small queues; stress counts scaled down (TSAN runs ~10x slower).
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+if configure build-tsan --buildtype=debugoptimized -Db_sanitize=thread -Db_lundef=false \
+        -Dsmall_queues=true -Dbenchmarks=false && ninja -C build-tsan -j"$jobs"; then
+    WEFT_STRESS_SCALE=10 suite build-tsan
+else
+    step "TSAN build" false
+fi
+
+echo
+[ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[@]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
