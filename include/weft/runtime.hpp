@@ -80,9 +80,11 @@ struct root_task {
     std::coroutine_handle<promise_type> handle;
 
     explicit root_task(std::coroutine_handle<promise_type> h) noexcept : handle(h) {}
-    root_task(const root_task&) = delete;
-    root_task& operator=(const root_task&) = delete;
-    ~root_task() { handle.destroy(); }
+    root_task(root_task&& o) noexcept : handle(std::exchange(o.handle, nullptr)) {}
+    root_task& operator=(root_task&&) = delete;
+    ~root_task() {
+        if (handle) handle.destroy();
+    }
 };
 
 template <class T>

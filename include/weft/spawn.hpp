@@ -137,7 +137,7 @@ public:
                 if (item == detail::as_fresh_child(h)) {
                     p.inline_ = true;
                     p.continuation_ = parent;
-                    return h;
+                    return detail::transfer_to(h);
                 }
                 if (item != 0) detail::push_local(*w, item);  // just popped: there is room
             }
@@ -150,7 +150,7 @@ public:
                                                        std::memory_order_acquire)) {
                 return std::noop_coroutine();
             }
-            return parent;
+            return detail::transfer_to(parent);
         }
 
         T await_resume() {

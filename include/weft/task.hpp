@@ -4,6 +4,7 @@
 #pragma once
 
 #include <weft/detail/frame_alloc.hpp>
+#include <weft/detail/transfer.hpp>
 #include <weft/errors.hpp>
 
 #include <atomic>
@@ -53,8 +54,8 @@ struct promise_base {
         template <class Promise>
         std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> h) noexcept {
             promise_base& p = h.promise();
-            if (p.on_done_ != nullptr) return p.on_done_(p);
-            return p.continuation_;
+            if (p.on_done_ != nullptr) return transfer_to(p.on_done_(p));
+            return transfer_to(p.continuation_);
         }
         void await_resume() noexcept {}
     };
@@ -138,7 +139,7 @@ public:
         }
         std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
             h.promise().continuation_ = awaiting;
-            return h;
+            return detail::transfer_to(h);
         }
         T await_resume() { return h.promise().take_result(); }
     };

@@ -65,7 +65,7 @@ public:
             return sizeof...(Ts) == 0;
         }
         std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
-            return join_.fork(parent);
+            return transfer_to(join_.fork(parent));
         }
         result_type await_resume() {
             if constexpr (sizeof...(Ts) > 0) {
@@ -109,7 +109,7 @@ public:
             return tasks_.empty();
         }
         std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
-            return join_.fork(parent);
+            return transfer_to(join_.fork(parent));
         }
         result_type await_resume() {
             if (join_.first_error() >= 0)

@@ -19,6 +19,7 @@
 namespace weft::detail {
 
 thread_local constinit worker_context* tls_worker __attribute__((tls_model("initial-exec"))) = nullptr;
+thread_local constinit void* tls_trampoline_next __attribute__((tls_model("initial-exec"))) = nullptr;
 
 namespace {
 

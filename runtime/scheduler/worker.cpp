@@ -5,6 +5,8 @@
 
 #include "scheduler.hpp"
 
+#include <weft/detail/transfer.hpp>
+
 #include <utility>
 
 namespace weft::detail {
@@ -99,7 +101,9 @@ void worker::park() {
 
 void worker::run_item(std::uintptr_t item) {
     if (searching_) end_search();
-    item_handle(item).resume();
+    // Resumes the item, then whatever code built without tail calls parked for
+    // us (detail/transfer.hpp); with tail calls the loop runs once.
+    for (std::coroutine_handle<> h = item_handle(item); h; h = take_trampolined()) h.resume();
 }
 
 void worker::schedule_woken(std::coroutine_handle<> h) {
