@@ -101,16 +101,6 @@ root_task make_root(task<T> t, block_on_result<T>& out) {
     }
 }
 
-// A task<T> as is; any other awaitable (when_all(...), a join_handle) wrapped in one.
-template <class A>
-auto to_task(A&& a) {
-    if constexpr (is_task_v<std::remove_cvref_t<A>>) {
-        return std::forward<A>(a);
-    } else {
-        return as_task(std::forward<A>(a));
-    }
-}
-
 }  // namespace detail
 
 class WEFT_API runtime {
@@ -158,6 +148,13 @@ public:
         join_handle<T> handle(h);  // owns the frame should submit() throw
         submit(h, /*fresh_child=*/true);
         return handle;
+    }
+
+    // Any other awaitable: when_all(...), ...
+    template <class A>
+        requires(!detail::is_task_v<std::remove_cvref_t<A>>)
+    auto spawn(A&& a) -> join_handle<detail::await_result_t<A>> {
+        return spawn(detail::as_task(std::forward<A>(a)));
     }
 
 private:

@@ -188,6 +188,12 @@ inline constexpr bool is_task_v<task<T>> = true;
 template <class A>
 using await_result_t = decltype(std::declval<A>().operator co_await().await_resume());
 
+// Wraps any awaitable into a task, for APIs that take task<T> (block_on, spawn).
+template <class Awaitable>
+task<await_result_t<Awaitable>> as_task(Awaitable a) {
+    co_return co_await std::move(a);
+}
+
 }  // namespace detail
 
 }  // namespace weft

@@ -38,12 +38,6 @@ void check_child(const task<T>& t) {
     task<T>::check_awaitable(t.handle());
 }
 
-// Wraps any awaitable into a task, for APIs that take task<T>.
-template <class Awaitable>
-task<await_result_t<Awaitable>> as_task(Awaitable a) {
-    co_return co_await std::move(a);
-}
-
 // when_all(task<Ts>...): awaitable, and convertible to task<std::tuple<...>>.
 template <class... Ts>
 class [[nodiscard]] when_all_of_tasks {

@@ -1,0 +1,181 @@
+// Helpers shared by the runtime test suites: a counted type that proves lifetimes,
+// frame-count deltas, the WEFT_STRESS_SCALE knob, polling with a hang-only deadline,
+// and a watchdog that turns a hang into a failure instead of a stuck CI job.
+#pragma once
+
+#include <weft/config.hpp>
+#include <weft/detail/frame_alloc.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+
+namespace weft_test {
+
+// Catch2 v2 assertions are not thread-safe: tasks and helper threads record what
+// they saw in these atomics (or plain data published by a join), and the test's
+// own thread asserts afterwards.
+struct lifetime_counts {
+    std::atomic<long> constructed{0};
+    std::atomic<long> destroyed{0};
+
+    long live() const noexcept { return constructed.load() - destroyed.load(); }
+};
+
+// Every construction (default, copy, move) and destruction is counted, so
+// `constructed == destroyed` proves each object was destroyed exactly once and
+// `constructed > 0` proves the test really made some.
+class counted {
+public:
+    explicit counted(lifetime_counts& c) noexcept : counts_(&c) { counts_->constructed.fetch_add(1); }
+    counted(const counted& o) noexcept : counts_(o.counts_) { counts_->constructed.fetch_add(1); }
+    counted(counted&& o) noexcept : counts_(o.counts_) { counts_->constructed.fetch_add(1); }
+    counted& operator=(const counted&) = delete;
+    counted& operator=(counted&&) = delete;
+    ~counted() { counts_->destroyed.fetch_add(1); }
+
+private:
+    lifetime_counts* counts_;
+};
+
+// Frames allocated minus frames freed so far, over every thread. Exact only while
+// no frame is being allocated or freed (e.g. with no runtime alive), so tests
+// compare it before creating a runtime and after destroying it.
+inline std::int64_t live_frames() noexcept {
+    const weft::detail::frame_counts c = weft::detail::frame_stats();
+    return static_cast<std::int64_t>(c.allocated) - static_cast<std::int64_t>(c.freed);
+}
+
+inline weft::config make_config(unsigned workers,
+                                std::size_t capacity = weft::detail::k_default_local_queue_capacity) {
+    return weft::config{.workers = workers, .local_queue_capacity = capacity};
+}
+
+// WEFT_STRESS_SCALE=k divides the stress tests' iteration counts by k (the TSAN
+// CI run sets 10). Unset, empty or invalid means 1.
+inline unsigned stress_scale() {
+    static const unsigned scale = [] {
+        const char* s = std::getenv("WEFT_STRESS_SCALE");
+        if (s == nullptr || *s == '\0') return 1u;
+        char* end = nullptr;
+        const unsigned long v = std::strtoul(s, &end, 10);
+        if (*end != '\0' || v == 0 || v > 1000000) return 1u;
+        return static_cast<unsigned>(v);
+    }();
+    return scale;
+}
+
+template <class N>
+N scaled(N n) {
+    return std::max<N>(N{1}, static_cast<N>(n / static_cast<N>(stress_scale())));
+}
+
+// Polls `done` until it is true or `limit` passes; false means it timed out. The
+// limit is generous: only a hang should reach it.
+template <class Predicate>
+bool eventually(Predicate done, std::chrono::seconds limit = std::chrono::seconds(60)) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+    return true;
+}
+
+// Runs `body(progress)` on a helper thread; `body` bumps `progress` as it goes.
+// Returns true when it finished, false when `progress` stood still for
+// `stall_limit` (generous: only a hang reaches it). A hung body is left blocked on
+// its thread, so the test can fail instead of hanging the suite; `body` must
+// therefore own everything it touches (capture shared_ptrs, not references).
+template <class Body>
+bool completes_without_hanging(Body body, std::chrono::seconds stall_limit = std::chrono::seconds(30)) {
+    struct shared_state {
+        std::atomic<std::uint64_t> progress{0};
+        std::atomic<bool> done{false};
+    };
+    auto state = std::make_shared<shared_state>();
+    std::thread runner([state, body = std::move(body)]() mutable {
+        body(state->progress);
+        state->done.store(true);
+    });
+    std::uint64_t seen = state->progress.load();
+    auto last_change = std::chrono::steady_clock::now();
+    while (!state->done.load()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        const std::uint64_t now_progress = state->progress.load();
+        const auto now = std::chrono::steady_clock::now();
+        if (now_progress != seen) {
+            seen = now_progress;
+            last_change = now;
+        } else if (now - last_change > stall_limit) {
+            runner.detach();
+            return false;
+        }
+    }
+    runner.join();
+    return true;
+}
+
+// Aborts the process with a message when progress() has not been called for
+// `limit`: a lost wake-up or a shutdown hang then fails the run with a reason
+// instead of blocking CI until its own timeout.
+class watchdog {
+public:
+    watchdog(std::string what, std::chrono::seconds limit) : what_(std::move(what)), limit_(limit) {
+        thread_ = std::thread([this] { watch(); });
+    }
+    watchdog(const watchdog&) = delete;
+    watchdog& operator=(const watchdog&) = delete;
+    ~watchdog() {
+        {
+            std::lock_guard lock(mutex_);
+            stop_ = true;
+        }
+        cv_.notify_one();
+        thread_.join();
+    }
+
+    void progress() noexcept { rounds_.fetch_add(1, std::memory_order_relaxed); }
+
+private:
+    void watch() {
+        std::unique_lock lock(mutex_);
+        std::uint64_t seen = rounds_.load(std::memory_order_relaxed);
+        auto last_change = std::chrono::steady_clock::now();
+        while (!cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stop_; })) {
+            const std::uint64_t now_rounds = rounds_.load(std::memory_order_relaxed);
+            const auto now = std::chrono::steady_clock::now();
+            if (now_rounds != seen) {
+                seen = now_rounds;
+                last_change = now;
+            } else if (now - last_change > limit_) {
+                std::fprintf(stderr,
+                             "watchdog: %s: no progress for %lld s after %llu rounds; aborting so "
+                             "that a hang fails the run\n",
+                             what_.c_str(), static_cast<long long>(limit_.count()),
+                             static_cast<unsigned long long>(now_rounds));
+                std::fflush(stderr);
+                std::abort();
+            }
+        }
+    }
+
+    const std::string what_;
+    const std::chrono::seconds limit_;
+    std::atomic<std::uint64_t> rounds_{0};
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    bool stop_ = false;
+    std::thread thread_;
+};
+
+}  // namespace weft_test
