@@ -224,6 +224,11 @@ weft::task<int> sampled_child(stack_span& span) {
     co_return 1;
 }
 
+weft::task<std::tuple<int, int>> spawn_gather() {
+    weft::join_handle<std::tuple<int, int>> h = weft::spawn(weft::when_all(value(5), value_after_yields(6, 2)));
+    co_return co_await h;
+}
+
 template <class A>
 concept spawnable = requires(A a) { weft::spawn(std::move(a)); };
 
@@ -342,16 +347,16 @@ TEST_CASE("when_all converts to a task and block_on accepts it directly") {
     REQUIRE(rt.block_on(weft::when_all(std::move(tasks))) == std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
 }
 
-TEST_CASE("when_all's result can be spawned, as when_all.hpp documents") {
-    // when_all.hpp says the conversion to task exists "so that ... spawn(when_all(...))
-    // ... work"; spawn(task<T>) cannot deduce T through a conversion operator.
+TEST_CASE("when_all's result can be spawned from a task and from outside") {
+    // Template deduction ignores when_all's conversion to task, so spawn needs
+    // its overload for awaitables (this test found it missing).
     using gather = decltype(weft::when_all(std::declval<weft::task<int>>(), std::declval<weft::task<int>>()));
-    CHECK(spawnable<gather>);
-    CHECK(runtime_spawnable<gather>);
-    // What does work today: convert first, then spawn.
-    using converted = weft::task<std::tuple<int, int>>;
-    REQUIRE(spawnable<converted>);
-    REQUIRE(runtime_spawnable<converted>);
+    STATIC_REQUIRE(spawnable<gather>);
+    STATIC_REQUIRE(runtime_spawnable<gather>);
+    weft::runtime rt(make_config(2, 4));
+    REQUIRE(rt.block_on(spawn_gather()) == std::tuple<int, int>{5, 6});
+    weft::join_handle<std::tuple<int, std::monostate>> h = rt.spawn(weft::when_all(value(7), nothing()));
+    REQUIRE(std::get<0>(rt.block_on(std::move(h))) == 7);
 }
 
 TEST_CASE("when_all throws usage_error for a moved-from or already-awaited child and starts none") {
