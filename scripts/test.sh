@@ -2,7 +2,8 @@
 # Every test: install dependencies; build and run the suites in a release build,
 # under ASAN+UBSAN and under TSAN (both with small_queues, so every test also goes
 # through the deque overflow paths); install weft and build consumer programs
-# with pkg-config and with CMake's find_package. Ends with "N passed, N failed".
+# with pkg-config and with CMake's find_package. Ends with "N passed, N failed":
+# Catch2 test cases over all builds plus the other steps.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
@@ -30,10 +31,25 @@ configure() {  # configure DIR OPTIONS...: fresh setup unless already configured
     if [ -f "$dir/build.ninja" ]; then meson configure "$dir" "$@" >/dev/null; else meson setup "$dir" "$@"; fi
 }
 
+suite_run() {  # suite_run DIR NAME: one meson test suite; counts its Catch2 test cases
+    local dir=$1 name=$2 line
+    echo "=== $dir: $name tests"
+    if meson test -C "$dir" --print-errorlogs --no-rebuild "$name"; then :; else
+        failures+=("$dir: $name tests")
+    fi
+    line=$(grep -E "All tests passed|^test cases:" "$dir/meson-logs/testlog.txt" | tail -1)
+    if [[ $line =~ \|\ +([0-9]+)\ passed\ \|\ +([0-9]+)\ failed ]]; then
+        passed=$((passed + BASH_REMATCH[1])); failed=$((failed + BASH_REMATCH[2]))
+    elif [[ $line =~ in\ ([0-9]+)\ test\ case ]] && [ "${failures[-1]:-}" != "$dir: $name tests" ]; then
+        passed=$((passed + BASH_REMATCH[1]))
+    else
+        failed=$((failed + 1))  # crashed or timed out before Catch2 could count
+    fi
+}
+
 suite() {  # suite DIR: the unit and stress suites of one build
-    local dir=$1
-    step "$dir: unit tests" meson test -C "$dir" --print-errorlogs --no-rebuild unit
-    step "$dir: stress tests" meson test -C "$dir" --print-errorlogs --no-rebuild stress
+    suite_run "$1" unit
+    suite_run "$1" stress
 }
 
 # 1. Release build (the configuration users install).
@@ -69,5 +85,6 @@ fi
 
 echo
 [ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[@]}"
+# Catch2 test cases of every build, plus the other steps, one each.
 echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+[ "$failed" -eq 0 ] && [ ${#failures[@]} -eq 0 ]
