@@ -32,15 +32,16 @@ configure() {  # configure DIR OPTIONS...: fresh setup unless already configured
 }
 
 suite_run() {  # suite_run DIR NAME: one meson test suite; counts its Catch2 test cases
-    local dir=$1 name=$2 line
+    local dir=$1 name=$2 line ok=1
     echo "=== $dir: $name tests"
-    if meson test -C "$dir" --print-errorlogs --no-rebuild "$name"; then :; else
+    if ! meson test -C "$dir" --print-errorlogs --no-rebuild "$name"; then
+        ok=0
         failures+=("$dir: $name tests")
     fi
     line=$(grep -E "All tests passed|^test cases:" "$dir/meson-logs/testlog.txt" | tail -1)
     if [[ $line =~ \|\ +([0-9]+)\ passed\ \|\ +([0-9]+)\ failed ]]; then
         passed=$((passed + BASH_REMATCH[1])); failed=$((failed + BASH_REMATCH[2]))
-    elif [[ $line =~ in\ ([0-9]+)\ test\ case ]] && [ "${failures[-1]:-}" != "$dir: $name tests" ]; then
+    elif [[ $line =~ in\ ([0-9]+)\ test\ case ]] && [ "$ok" -eq 1 ]; then
         passed=$((passed + BASH_REMATCH[1]))
     else
         failed=$((failed + 1))  # crashed or timed out before Catch2 could count
