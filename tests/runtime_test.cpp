@@ -31,9 +31,7 @@ using weft_test::lifetime_counts;
 using weft_test::live_frames;
 using weft_test::make_config;
 
-struct test_error : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
+using weft_test::test_error;
 
 weft::task<int> answer() { co_return 42; }
 

@@ -27,9 +27,7 @@ using weft_test::lifetime_counts;
 using weft_test::live_frames;
 using weft_test::make_config;
 
-struct test_error : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
+using weft_test::test_error;
 
 // Polling loops yield at most this often before giving up: far more than any
 // schedule needs, so only a task that never runs makes them give up.

@@ -19,13 +19,12 @@
 namespace {
 
 using weft_test::counted;
+using weft_test::stack_span;
 using weft_test::lifetime_counts;
 using weft_test::live_frames;
 using weft_test::make_config;
 
-struct test_error : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
+using weft_test::test_error;
 
 weft::task<void> set_flag(bool& flag) {
     flag = true;
@@ -112,22 +111,6 @@ weft::task<void> void_chain(long n, long& leaves) {
     }
     co_await void_chain(n - 1, leaves);
 }
-
-// The lowest and highest machine-stack positions seen while a chain of awaits
-// runs. Symmetric transfer (or weft's trampoline, where the compiler cannot
-// tail-call) keeps every link at the same depth; nested calls would push each
-// link at least a return address deeper.
-struct stack_span {
-    std::uintptr_t lowest = UINTPTR_MAX;
-    std::uintptr_t highest = 0;
-
-    [[gnu::noinline]] void sample() {
-        const auto here = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
-        lowest = std::min(lowest, here);
-        highest = std::max(highest, here);
-    }
-    std::uintptr_t bytes() const { return highest - lowest; }
-};
 
 weft::task<long> sampled_chain(long n, stack_span& span) {
     span.sample();

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <utility>
@@ -54,6 +55,28 @@ inline std::int64_t live_frames() noexcept {
     const weft::detail::frame_counts c = weft::detail::frame_stats();
     return static_cast<std::int64_t>(c.allocated) - static_cast<std::int64_t>(c.freed);
 }
+
+// The lowest and highest machine-stack positions seen while a chain of awaits
+// runs. Symmetric transfer (or weft's trampoline, where the compiler cannot
+// tail-call) keeps every link at the same depth; nested calls would push each
+// link at least a return address deeper.
+struct stack_span {
+    std::uintptr_t lowest = UINTPTR_MAX;
+    std::uintptr_t highest = 0;
+
+    [[gnu::noinline]] void sample() {
+        const auto here = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+        lowest = std::min(lowest, here);
+        highest = std::max(highest, here);
+    }
+    std::uintptr_t bytes() const { return highest - lowest; }
+};
+
+// An exception type of the tests' own, so a test can tell it from anything the
+// runtime throws.
+struct test_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
 
 inline weft::config make_config(unsigned workers,
                                 std::size_t capacity = weft::detail::k_default_local_queue_capacity) {

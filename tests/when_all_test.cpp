@@ -29,13 +29,12 @@
 namespace {
 
 using weft_test::counted;
+using weft_test::stack_span;
 using weft_test::lifetime_counts;
 using weft_test::live_frames;
 using weft_test::make_config;
 
-struct test_error : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
+using weft_test::test_error;
 
 weft::task<int> value(int v) { co_return v; }
 weft::task<void> nothing() { co_return; }
@@ -206,18 +205,6 @@ weft::task<int> gather_locals(lifetime_counts& c, int n) {
     std::vector<int> ones = co_await weft::when_all(std::move(tasks));
     co_return std::accumulate(ones.begin(), ones.end(), 0);
 }
-
-struct stack_span {
-    std::uintptr_t lowest = UINTPTR_MAX;
-    std::uintptr_t highest = 0;
-
-    [[gnu::noinline]] void sample() {
-        const auto here = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
-        lowest = std::min(lowest, here);
-        highest = std::max(highest, here);
-    }
-    std::uintptr_t bytes() const { return highest - lowest; }
-};
 
 weft::task<int> sampled_child(stack_span& span) {
     span.sample();

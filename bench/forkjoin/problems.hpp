@@ -167,17 +167,25 @@ inline void matmul_leaf(const int* a, const int* b, int* c, int n, int stride) {
 
 inline constexpr int k_matmul_leaf = 32;
 
+// The four h x h quadrants of a matrix block in a row-major array of row length
+// `stride`, indexed by q11 (top-left), q12, q21, q22 (bottom-right).
+enum quadrant { q11, q12, q21, q22 };
+template <class Int>
+std::array<Int*, 4> quadrants(Int* m, int h, int stride) {
+    return {m, m + h, m + h * stride, m + h * stride + h};
+}
+
 namespace serial {
 inline void matmul(const int* a, const int* b, int* c, int n, int stride) {
     if (n <= k_matmul_leaf) return matmul_leaf(a, b, c, n, stride);
     const int h = n / 2;
-    const int* a11 = a; const int* a12 = a + h; const int* a21 = a + h * stride; const int* a22 = a21 + h;
-    const int* b11 = b; const int* b12 = b + h; const int* b21 = b + h * stride; const int* b22 = b21 + h;
-    int* c11 = c; int* c12 = c + h; int* c21 = c + h * stride; int* c22 = c21 + h;
-    matmul(a11, b11, c11, h, stride); matmul(a11, b12, c12, h, stride);
-    matmul(a21, b11, c21, h, stride); matmul(a21, b12, c22, h, stride);
-    matmul(a12, b21, c11, h, stride); matmul(a12, b22, c12, h, stride);
-    matmul(a22, b21, c21, h, stride); matmul(a22, b22, c22, h, stride);
+    const auto A = quadrants(a, h, stride);
+    const auto B = quadrants(b, h, stride);
+    const auto C = quadrants(c, h, stride);
+    matmul(A[q11], B[q11], C[q11], h, stride); matmul(A[q11], B[q12], C[q12], h, stride);
+    matmul(A[q21], B[q11], C[q21], h, stride); matmul(A[q21], B[q12], C[q22], h, stride);
+    matmul(A[q12], B[q21], C[q11], h, stride); matmul(A[q12], B[q22], C[q12], h, stride);
+    matmul(A[q22], B[q21], C[q21], h, stride); matmul(A[q22], B[q22], C[q22], h, stride);
 }
 }  // namespace serial
 
@@ -188,15 +196,15 @@ inline weft::task<void> matmul(const int* a, const int* b, int* c, int n, int st
         co_return;
     }
     const int h = n / 2;
-    const int* a11 = a; const int* a12 = a + h; const int* a21 = a + h * stride; const int* a22 = a21 + h;
-    const int* b11 = b; const int* b12 = b + h; const int* b21 = b + h * stride; const int* b22 = b21 + h;
-    int* c11 = c; int* c12 = c + h; int* c21 = c + h * stride; int* c22 = c21 + h;
+    const auto A = quadrants(a, h, stride);
+    const auto B = quadrants(b, h, stride);
+    const auto C = quadrants(c, h, stride);
     // Phase 1 and phase 2 write disjoint quadrants in parallel; phase 2 adds onto
     // phase 1's results, so it waits for it.
-    co_await weft::when_all(matmul(a11, b11, c11, h, stride), matmul(a11, b12, c12, h, stride),
-                            matmul(a21, b11, c21, h, stride), matmul(a21, b12, c22, h, stride));
-    co_await weft::when_all(matmul(a12, b21, c11, h, stride), matmul(a12, b22, c12, h, stride),
-                            matmul(a22, b21, c21, h, stride), matmul(a22, b22, c22, h, stride));
+    co_await weft::when_all(matmul(A[q11], B[q11], C[q11], h, stride), matmul(A[q11], B[q12], C[q12], h, stride),
+                            matmul(A[q21], B[q11], C[q21], h, stride), matmul(A[q21], B[q12], C[q22], h, stride));
+    co_await weft::when_all(matmul(A[q12], B[q21], C[q11], h, stride), matmul(A[q12], B[q22], C[q12], h, stride),
+                            matmul(A[q22], B[q21], C[q21], h, stride), matmul(A[q22], B[q22], C[q22], h, stride));
 }
 }  // namespace weft_impl
 

@@ -50,19 +50,19 @@ inline std::uint64_t nqueens(int n, int row, board b) {
 inline void matmul(const int* a, const int* b, int* c, int n, int stride) {
     if (n <= k_matmul_leaf) return matmul_leaf(a, b, c, n, stride);
     const int h = n / 2;
-    const int* a11 = a; const int* a12 = a + h; const int* a21 = a + h * stride; const int* a22 = a21 + h;
-    const int* b11 = b; const int* b12 = b + h; const int* b21 = b + h * stride; const int* b22 = b21 + h;
-    int* c11 = c; int* c12 = c + h; int* c21 = c + h * stride; int* c22 = c21 + h;
+    const auto A = quadrants(a, h, stride);
+    const auto B = quadrants(b, h, stride);
+    const auto C = quadrants(c, h, stride);
     tbb::task_group g;
-    g.run([=] { matmul(a11, b11, c11, h, stride); });
-    g.run([=] { matmul(a11, b12, c12, h, stride); });
-    g.run([=] { matmul(a21, b11, c21, h, stride); });
-    matmul(a21, b12, c22, h, stride);
+    g.run([=] { matmul(A[q11], B[q11], C[q11], h, stride); });
+    g.run([=] { matmul(A[q11], B[q12], C[q12], h, stride); });
+    g.run([=] { matmul(A[q21], B[q11], C[q21], h, stride); });
+    matmul(A[q21], B[q12], C[q22], h, stride);
     g.wait();
-    g.run([=] { matmul(a12, b21, c11, h, stride); });
-    g.run([=] { matmul(a12, b22, c12, h, stride); });
-    g.run([=] { matmul(a22, b21, c21, h, stride); });
-    matmul(a22, b22, c22, h, stride);
+    g.run([=] { matmul(A[q12], B[q21], C[q11], h, stride); });
+    g.run([=] { matmul(A[q12], B[q22], C[q12], h, stride); });
+    g.run([=] { matmul(A[q22], B[q21], C[q21], h, stride); });
+    matmul(A[q22], B[q22], C[q22], h, stride);
     g.wait();
 }
 
