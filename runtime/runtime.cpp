@@ -3,6 +3,9 @@
 
 #include "scheduler/scheduler.hpp"
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace weft {
 
 runtime::runtime(const config& cfg) {
@@ -10,7 +13,16 @@ runtime::runtime(const config& cfg) {
     scheduler_ = std::make_unique<detail::scheduler>(cfg);
 }
 
-runtime::~runtime() = default;
+runtime::~runtime() {
+    // A worker cannot join itself. A destructor cannot throw, and returning would
+    // leave this worker running on a freed scheduler, so say what happened and stop.
+    if (detail::tls_worker != nullptr && detail::tls_worker->scheduler_ == scheduler_.get()) {
+        std::fputs("weft: a runtime was destroyed from one of its own worker threads (from inside one "
+                   "of its tasks); destroy it from the thread that created it\n",
+                   stderr);
+        std::abort();
+    }
+}
 
 unsigned runtime::workers() const noexcept { return scheduler_->worker_count(); }
 
