@@ -366,3 +366,17 @@ TEST_CASE("a join_handle that outlives its runtime frees its task when dropped")
     REQUIRE(c.live() == 0);
     REQUIRE(live_frames() == frames_before);
 }
+
+TEST_CASE("awaiting a join_handle from another runtime throws usage_error") {
+    const std::int64_t frames_before = live_frames();
+    {
+        weft::runtime a(make_config(1));
+        weft::runtime b(make_config(1));
+        auto h = a.spawn([]() -> weft::task<int> { co_return 7; }());
+        // The handle belongs to runtime a; a task of runtime b may not await it.
+        CHECK_THROWS_AS(b.block_on(std::move(h)), weft::usage_error);
+        auto h2 = a.spawn([]() -> weft::task<int> { co_return 8; }());
+        CHECK(a.block_on(std::move(h2)) == 8);
+    }
+    CHECK(live_frames() == frames_before);
+}

@@ -24,6 +24,7 @@
 #include <type_traits>
 #include <utility>
 #include <variant>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -389,4 +390,38 @@ TEST_CASE("when_all destroys every child's locals exactly once") {
     REQUIRE(c.constructed.load() == 300);
     REQUIRE(c.destroyed.load() == 300);
     REQUIRE(live_frames() == frames_before);
+}
+
+namespace {
+
+// An awaitable whose completion comes from a thread of its own, as a callback-
+// based library would deliver it: the awaiting child resumes off every worker.
+struct resumed_by_plain_thread {
+    std::vector<std::thread>* threads;
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) const {
+        threads->emplace_back([h] { h.resume(); });
+    }
+    void await_resume() const noexcept {}
+};
+
+weft::task<int> finishes_on_plain_thread(std::vector<std::thread>* threads) {
+    co_await resumed_by_plain_thread{threads};
+    co_return 1;
+}
+
+weft::task<int> plain_child(int v) { co_return v; }
+
+}  // namespace
+
+TEST_CASE("when_all completes when a child is resumed by a thread that is not a worker") {
+    weft::runtime rt(make_config(1));
+    std::vector<std::thread> threads;
+    threads.reserve(100);
+    for (int round = 0; round < 100; ++round) {
+        auto [a, b, c] = rt.block_on(
+            weft::when_all(finishes_on_plain_thread(&threads), plain_child(2), plain_child(3)));
+        CHECK(a + b + c == 6);
+    }
+    for (std::thread& t : threads) t.join();
 }

@@ -34,9 +34,15 @@ inline constexpr std::uintptr_t k_done = 2;
 inline constexpr std::uintptr_t k_detached = 4;
 
 // The runtime registry of detached tasks (runtime/scheduler/scheduler.cpp), so
-// that shutdown can destroy the ones that never finish. adopt_detached() returns
-// false when the runtime is already gone.
-WEFT_API bool adopt_detached(std::uint64_t runtime_id, std::coroutine_handle<> frame) noexcept;
+// that shutdown can destroy the ones that never finish.
+//
+// detach_task() runs the handle's side of the running -> detached transition
+// under the registry lock, so that a runtime being destroyed on another thread
+// cannot free the frame between the registration and the state change. It frees
+// the frame itself when the task already finished or its runtime is gone.
+WEFT_API void detach_task(std::uint64_t runtime_id, std::coroutine_handle<> frame,
+                          std::atomic<std::uintptr_t>& state) noexcept;
+// The task's side: a detached task that finished leaves the registry and is freed.
 WEFT_API void finish_detached(std::uint64_t runtime_id, std::coroutine_handle<> frame) noexcept;
 
 inline std::coroutine_handle<> spawned_done(promise_base& p) noexcept {
@@ -102,17 +108,7 @@ public:
             h.destroy();
             return;
         }
-        // Register first, so that a task finishing right after the exchange below
-        // finds itself in the registry.
-        if (!detail::adopt_detached(p.runtime_id_, h)) {
-            h.destroy();  // its runtime is gone: it can never run again
-            return;
-        }
-        // acq_rel: release hands the frame to the task; acquire sees its result
-        // if it finished meanwhile, before we free it.
-        if (p.spawn_state_.exchange(detail::k_detached, std::memory_order_acq_rel) == detail::k_done) {
-            detail::finish_detached(p.runtime_id_, h);
-        }
+        detail::detach_task(p.runtime_id_, h, p.spawn_state_);
     }
 
     class awaiter {
@@ -122,6 +118,14 @@ public:
         bool await_ready() const {
             if (!jh_.h_) throw usage_error("co_await on an empty weft::join_handle (moved-from, detached or already awaited)");
             if (jh_.awaiting_) throw usage_error("co_await on a weft::join_handle that is already being awaited");
+            // The task resumes its awaiter on the worker that finishes it, so an
+            // awaiter from another runtime would move into this one, beyond the
+            // reach of its own runtime's shutdown.
+            const detail::worker_context* w = detail::tls_worker;
+            if (w != nullptr && w->runtime_id_ != jh_.h_.promise().runtime_id_)
+                throw usage_error(
+                    "co_await on a weft::join_handle from another runtime: await a task's handle "
+                    "from tasks of the runtime that spawned it");
             return jh_.done();
         }
 
@@ -186,9 +190,10 @@ join_handle<T> spawn(task<T> t) {
     if (w == nullptr)
         throw usage_error("weft::spawn called outside a weft task: from other threads use runtime::spawn");
     auto h = detail::prepare_spawn(t, w->runtime_id_);
+    join_handle<T> handle(h);  // owns the frame should the push throw
     detail::push_local(*w, detail::as_fresh_child(h));
     detail::notify_local_work(*w);
-    return join_handle<T>(h);
+    return handle;
 }
 
 // Any other awaitable, e.g. spawn(when_all(...)): wrapped in a task first.

@@ -9,7 +9,9 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -48,17 +50,34 @@ std::uint64_t register_runtime() {
 
 }  // namespace
 
-bool adopt_detached(std::uint64_t runtime_id, std::coroutine_handle<> frame) noexcept {
-    detached_registry& r = registry();
-    std::lock_guard lock(r.mutex);
-    auto it = r.runtimes.find(runtime_id);
-    if (it == r.runtimes.end()) return false;
-    try {
-        it->second.insert(frame.address());
-    } catch (...) {
-        return false;  // out of memory: the caller frees the frame instead
+void detach_task(std::uint64_t runtime_id, std::coroutine_handle<> frame,
+                 std::atomic<std::uintptr_t>& state) noexcept {
+    bool free_now = false;
+    {
+        detached_registry& r = registry();
+        std::lock_guard lock(r.mutex);
+        auto it = r.runtimes.find(runtime_id);
+        if (it == r.runtimes.end()) {
+            free_now = true;  // its runtime is gone: it can never run again
+        } else {
+            // Registered before the exchange, so a task finishing right after it
+            // finds itself in the registry. Under the lock, so shutdown's
+            // destroy_detached_tasks() cannot free the frame in between.
+            try {
+                it->second.insert(frame.address());
+            } catch (...) {
+                std::fputs("weft: out of memory registering a detached task\n", stderr);
+                std::abort();  // a frame nobody owns would be lost or freed twice
+            }
+            // acq_rel: release hands the frame to the task; acquire sees its
+            // result if it finished meanwhile, before we free it.
+            if (state.exchange(k_detached, std::memory_order_acq_rel) == k_done) {
+                it->second.erase(frame.address());
+                free_now = true;
+            }
+        }
     }
-    return true;
+    if (free_now) frame.destroy();
 }
 
 void finish_detached(std::uint64_t runtime_id, std::coroutine_handle<> frame) noexcept {
@@ -114,18 +133,28 @@ scheduler::scheduler(const config& cfg) : cfg_(cfg), id_(register_runtime()), id
 
 void scheduler::start_threads() {
     threads_.reserve(cfg_.workers);
-    const unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
+    // Pin to the CPUs this process may use (taskset, cgroups), in order.
+    std::vector<int> cpus;
+    if (cfg_.pin_workers) {
+        cpu_set_t allowed;
+        CPU_ZERO(&allowed);
+        if (sched_getaffinity(0, sizeof allowed, &allowed) != 0)
+            throw io_error(errno, "sched_getaffinity(pin_workers)");
+        for (int c = 0; c < CPU_SETSIZE; ++c)
+            if (CPU_ISSET(c, &allowed)) cpus.push_back(c);
+    }
     for (unsigned i = 0; i < cfg_.workers; ++i) {
         threads_.emplace_back([this, i] { workers_[i]->run(); });
         const std::string name = cfg_.thread_name + "-" + std::to_string(i);
         pthread_setname_np(threads_.back().native_handle(), name.substr(0, 15).c_str());
-        if (cfg_.pin_workers) {
+        if (cfg_.pin_workers && !cpus.empty()) {
+            const int cpu = cpus[i % cpus.size()];
             cpu_set_t set;
             CPU_ZERO(&set);
-            CPU_SET(i % cpus, &set);
+            CPU_SET(cpu, &set);
             if (const int err = pthread_setaffinity_np(threads_.back().native_handle(), sizeof set, &set))
                 throw io_error(err, "pthread_setaffinity_np(worker " + std::to_string(i) + ", cpu " +
-                                        std::to_string(i % cpus) + ")");
+                                        std::to_string(cpu) + ")");
         }
     }
 }

@@ -44,7 +44,8 @@ public:
     void submit(std::uintptr_t item);
     // Wakes a parked worker if no worker is searching.
     void notify_parked();
-    // Any queue non-empty (seq_cst reads: INV-1's re-check).
+    // Any queue non-empty: INV-1's re-check (the injector read is seq_cst; the
+    // deques only matter for parallelism, INV-2).
     bool has_visible_work() noexcept;
 
 private:

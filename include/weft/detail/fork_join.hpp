@@ -109,13 +109,16 @@ private:
         }
         // The worker may differ from the one that forked: the child may have
         // migrated after a suspension. Then its deque never holds child k's tag.
-        worker_context& w = *tls_worker;
-        const std::uintptr_t item = w.queue_.pop();
-        if (item == as_fresh_child(next.handle)) {
-            next.promise->inline_ = true;
-            return next.handle;
+        // There may be no worker at all: a user's awaitable may have resumed the
+        // child from its own thread; then children k.. stay where they are.
+        if (worker_context* w = tls_worker) {
+            const std::uintptr_t item = w->queue_.pop();
+            if (item == as_fresh_child(next.handle)) {
+                next.promise->inline_ = true;
+                return next.handle;
+            }
+            if (item != 0) push_local(*w, item);  // just popped: there is room
         }
-        if (item != 0) push_local(w, item);  // just popped: there is room
         const auto remote = static_cast<std::int64_t>(fj.n_ - k);
         // acq_rel: see INV-FJ. release publishes the inline children's results to
         // the remote child that finishes last; acquire sees theirs if we are last.
