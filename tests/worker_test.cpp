@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <sched.h>
 #include <sys/resource.h>
 
 #include <atomic>
@@ -93,4 +94,15 @@ TEST_CASE("an idle runtime uses almost no CPU") {
     INFO("CPU seconds used by an idle runtime over one second: " << used);
     // Two spinning workers would use ~2 s; parked ones use ~0. Generous bound.
     CHECK(used < 0.25);
+}
+
+TEST_CASE("pin_workers pins each worker thread to one allowed CPU") {
+    weft::runtime rt(weft::config{.workers = 2, .pin_workers = true});
+    const int cpus_allowed = rt.block_on([]() -> weft::task<int> {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        if (sched_getaffinity(0, sizeof set, &set) != 0) co_return -1;
+        co_return CPU_COUNT(&set);
+    }());
+    CHECK(cpus_allowed == 1);
 }
