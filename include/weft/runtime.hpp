@@ -7,7 +7,6 @@
 #include <weft/errors.hpp>
 #include <weft/spawn.hpp>
 #include <weft/task.hpp>
-#include <weft/when_all.hpp>
 
 #include <condition_variable>
 #include <coroutine>

@@ -26,12 +26,11 @@ inline void cpu_relax() noexcept {
 worker::worker(scheduler& s, unsigned index)
     : worker_context(s, s.id(), index, s.settings().local_queue_capacity, s.idle_state().state(),
                      s.worker_count()),
-      sched_(s),
       rng_(0x9e3779b9u * (index + 1)) {}
 
 void worker::run() {
     tls_worker = this;
-    while (!sched_.stopping()) {
+    while (!sched().stopping()) {
         std::uintptr_t item = next_task();
         if (item == 0) item = search();
         if (item != 0) {
@@ -47,23 +46,23 @@ std::uintptr_t worker::next_task() {
     // Fairness: every `global_queue_interval` ticks the injector goes first, so
     // a worker busy with its own fork-join tree cannot starve outside submissions
     // and yielded tasks.
-    if (++ticks_ % sched_.settings().global_queue_interval == 0) {
-        if (std::uintptr_t item = sched_.inject_queue().pop()) return item;
+    if (++ticks_ % sched().settings().global_queue_interval == 0) {
+        if (std::uintptr_t item = sched().inject_queue().pop()) return item;
     }
     if (lifo_slot_ != 0) return std::exchange(lifo_slot_, 0);
     if (std::uintptr_t item = queue_.pop()) return item;
-    return sched_.inject_queue().pop();
+    return sched().inject_queue().pop();
 }
 
 std::uintptr_t worker::search() {
-    if (!searching_) searching_ = sched_.idle_state().transition_to_searching();
+    if (!searching_) searching_ = sched().idle_state().transition_to_searching();
     if (!searching_) return 0;  // INV-3: enough workers search already
-    const unsigned rounds = sched_.settings().spin_rounds + 1;
+    const unsigned rounds = sched().settings().spin_rounds + 1;
     for (unsigned round = 0; round < rounds; ++round) {
         std::uintptr_t item = steal_from_siblings();
-        if (item == 0) item = sched_.inject_queue().pop();
+        if (item == 0) item = sched().inject_queue().pop();
         if (item != 0) return item;
-        if (sched_.stopping()) return 0;
+        if (sched().stopping()) return 0;
         cpu_relax();
     }
     return 0;
@@ -76,7 +75,7 @@ std::uintptr_t worker::steal_from_siblings() {
     for (unsigned i = 0; i < n; ++i) {
         const unsigned victim = (start + i) % n;
         if (victim == index_) continue;
-        if (std::uintptr_t item = sched_.worker_at(victim).queue_.steal()) return item;
+        if (std::uintptr_t item = sched().worker_at(victim).queue_.steal()) return item;
     }
     return 0;
 }
@@ -85,15 +84,15 @@ void worker::end_search() {
     searching_ = false;
     // The last searcher to find work wakes another worker to keep searching:
     // where it found one item there may be more.
-    if (sched_.idle_state().transition_from_searching()) sched_.notify_parked();
+    if (sched().idle_state().transition_from_searching()) sched().notify_parked();
 }
 
 void worker::park() {
-    const bool was_last_searcher = sched_.idle_state().transition_to_parked(index_, searching_);
+    const bool was_last_searcher = sched().idle_state().transition_to_parked(index_, searching_);
     searching_ = false;
     // INV-1: the last searcher re-checks every queue after registering as parked.
-    if (was_last_searcher && sched_.has_visible_work()) sched_.notify_parked();
-    sched_.idle_state().wait_until_unparked(index_);
+    if (was_last_searcher && sched().has_visible_work()) sched().notify_parked();
+    sched().idle_state().wait_until_unparked(index_);
     // Whoever unparked us counted us as searching (idle::worker_to_notify);
     // shutdown unparks without counting, but then the state no longer matters.
     searching_ = true;

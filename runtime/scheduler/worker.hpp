@@ -36,7 +36,8 @@ private:
     void run_item(std::uintptr_t item);
     unsigned next_random() noexcept;
 
-    scheduler& sched_;
+    scheduler& sched() const noexcept { return *scheduler_; }
+
     // Owner-only state.
     std::uintptr_t lifo_slot_ = 0;
     std::uint32_t ticks_ = 0;
