@@ -120,6 +120,9 @@ void for_each_knob(Config& c, Visit&& visit) {
     visit("spin_rounds",            "WEFT_SPIN_ROUNDS",            c.spin_rounds,            integer_in{0, 1000000});
     visit("pin_workers",            "WEFT_PIN_WORKERS",            c.pin_workers,            boolean{});
     visit("thread_name",            "WEFT_THREAD_NAME",            c.thread_name,            length_in{1, 10});
+    visit("io_ring_entries",        "WEFT_IO_RING_ENTRIES",        c.io_ring_entries,        power_of_two_in{8, 32768});
+    visit("io_event_batch",         "WEFT_IO_EVENT_BATCH",         c.io_event_batch,         integer_in{1, 65536});
+    visit("blocking_threads",       "WEFT_BLOCKING_THREADS",       c.blocking_threads,       integer_in{1, k_max_workers});
 }
 
 // How validate() prints a field in its message.

@@ -61,6 +61,18 @@ struct WEFT_API config {
     // 1..10 characters: Linux keeps at most 15, and "-1023" takes 5 of them.
     std::string thread_name = "weft-wkr";
 
+    // Submission-queue entries of each worker's io_uring ring (the completion
+    // queue is twice that). Env WEFT_IO_RING_ENTRIES, a power of two in 8..32768.
+    unsigned io_ring_entries = 256;
+
+    // Most completions (io_uring) or readiness events (epoll) a worker takes from
+    // its reactor in one poll. Env WEFT_IO_EVENT_BATCH, 1..65536.
+    unsigned io_event_batch = 256;
+
+    // Threads that run blocking file I/O for the epoll backend (regular files do
+    // not poll); io_uring does not use them. Env WEFT_BLOCKING_THREADS, 1..1024.
+    unsigned blocking_threads = 2;
+
     // The defaults, overridden by every WEFT_* variable above that is set, then
     // validate()d. Throws config_error naming the variable and its raw value, e.g.
     // WEFT_WORKERS="lots": expected an integer in 1..1024. Other WEFT_* variables

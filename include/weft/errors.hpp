@@ -4,6 +4,7 @@
 
 #include <weft/detail/export.hpp>
 
+#include <exception>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -29,6 +30,13 @@ private:
 class WEFT_API usage_error : public std::logic_error {
 public:
     explicit usage_error(const std::string& what) : std::logic_error(what) {}
+};
+
+// Raised at the await point of a task that was cancelled (by timeout(), or by
+// whoever cancelled it), when it awaits a timer or an I/O operation.
+class WEFT_API cancelled : public std::exception {
+public:
+    const char* what() const noexcept override { return "weft::cancelled: the task was cancelled"; }
 };
 
 // A system call failed; what() names the call and the address or path.

@@ -3,6 +3,7 @@
 // symmetric transfer, so chains of awaits never grow the stack.
 #pragma once
 
+#include <weft/detail/cancel.hpp>
 #include <weft/detail/frame_alloc.hpp>
 #include <weft/detail/transfer.hpp>
 #include <weft/errors.hpp>
@@ -25,7 +26,8 @@ namespace detail {
 // What every task frame carries besides its result. A task awaited directly uses
 // only `continuation_`; a fork-join child or a spawned task also gets `on_done_`,
 // which decides who runs next when it finishes (see fork_join.hpp, spawn.hpp).
-struct promise_base {
+// The cancellation scope it runs under comes from cancel_context (cancel.hpp).
+struct promise_base : cancel_context {
     using on_done_fn = std::coroutine_handle<> (*)(promise_base&) noexcept;
 
     // The coroutine to resume when this one finishes. Written by the awaiter
@@ -137,8 +139,10 @@ public:
             check_awaitable(h);
             return false;
         }
-        std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
+        template <class Promise>
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> awaiting) noexcept {
             h.promise().continuation_ = awaiting;
+            detail::inherit_scope(h.promise(), awaiting);
             return detail::transfer_to(h);
         }
         T await_resume() { return h.promise().take_result(); }

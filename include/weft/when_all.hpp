@@ -58,7 +58,8 @@ public:
             std::apply([](auto&... t) { (check_child(t), ...); }, tasks_);
             return sizeof...(Ts) == 0;
         }
-        std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
+        template <class Promise>
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> parent) noexcept {
             return transfer_to(join_.fork(parent));
         }
         result_type await_resume() {
@@ -102,7 +103,8 @@ public:
             for (const task<T>& t : tasks_) check_child(t);
             return tasks_.empty();
         }
-        std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
+        template <class Promise>
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> parent) noexcept {
             return transfer_to(join_.fork(parent));
         }
         result_type await_resume() {

@@ -54,11 +54,23 @@ bool idle::transition_to_parked(unsigned worker, bool was_searching) {
     return was_searching && searching_of(prev) == 1;
 }
 
-void idle::wait_until_unparked(unsigned worker) noexcept {
+bool idle::cancel_park(unsigned worker) {
+    std::lock_guard lock(mutex_);
     std::atomic<std::uint32_t>& word = words_[worker].parked;
-    // acquire: pairs with unpark()'s release, so the woken worker sees what the
-    // waker did before waking it. The loop absorbs spurious futex wake-ups.
-    while (word.load(std::memory_order_acquire) == 1) word.wait(1, std::memory_order_acquire);
+    // relaxed: under mutex_, which every unparker holds when it clears the word.
+    if (word.load(std::memory_order_relaxed) == 0) return false;
+    word.store(0, std::memory_order_relaxed);
+    for (std::size_t i = 0; i < sleepers_.size(); ++i) {
+        if (sleepers_[i] == worker) {
+            sleepers_[i] = sleepers_.back();
+            sleepers_.pop_back();
+            break;
+        }
+    }
+    // seq_cst: like every change of state_ (INV-1); one more unparked worker,
+    // not searching: it runs the work its reactor produced.
+    state_.fetch_add(k_unparked_one, std::memory_order_seq_cst);
+    return true;
 }
 
 bool idle::notify_should_wake_up() noexcept {
@@ -78,14 +90,17 @@ bool idle::worker_to_notify(unsigned& worker) {
     state_.fetch_add(k_searching_one + k_unparked_one, std::memory_order_seq_cst);
     worker = sleepers_.back();
     sleepers_.pop_back();
+    // Under mutex_, so a worker's cancel_park() sees it unparked once it left
+    // sleepers_ and does not count itself a second time.
+    unpark(worker);
     return true;
 }
 
 void idle::unpark(unsigned worker) noexcept {
-    std::atomic<std::uint32_t>& word = words_[worker].parked;
-    // release: pairs with wait_until_unparked()'s acquire.
-    word.store(0, std::memory_order_release);
-    word.notify_one();
+    // seq_cst: the waker's publication in INV-WAKE (reactor.cpp), read by the
+    // parked worker's seq_cst re-check before it blocks; also releases what the
+    // waker did before to the woken worker.
+    words_[worker].parked.store(0, std::memory_order_seq_cst);
 }
 
 void idle::unpark_all() {

@@ -29,20 +29,28 @@ public:
     // A worker with nothing to do registers as parked. True when it was the last
     // searcher: it must then re-check every queue before it sleeps (INV-1).
     bool transition_to_parked(unsigned worker, bool was_searching);
-    // Blocks until the worker is unparked (or shutdown).
-    void wait_until_unparked(unsigned worker) noexcept;
+    // The word a parked worker's reactor watches (reactor::park): 1 while it is
+    // parked, 0 once someone unparked it.
+    const std::atomic<std::uint32_t>& parked_word(unsigned worker) const noexcept { return words_[worker].parked; }
+    // A parked worker whose reactor made tasks runnable unparks itself. True when
+    // it did (it now counts as unparked, not searching); false when a producer
+    // unparked it first (and counted it as searching).
+    bool cancel_park(unsigned worker);
 
-    // Producer side: picks a parked worker to wake and counts it as searching and
-    // unparked, or returns false when some worker already searches or none sleeps.
+    // Producer side: picks a parked worker, counts it as searching and unparked
+    // and clears its parked word; the caller then wakes its reactor. False when
+    // some worker already searches or none sleeps.
     bool worker_to_notify(unsigned& worker);
-    void unpark(unsigned worker) noexcept;
-    // Shutdown: wakes every parked worker, and makes later parks return at once.
+    // Shutdown: clears every parked word, and makes later parks return at once;
+    // the caller then wakes every reactor.
     void unpark_all();
 
     unsigned parked_workers() const noexcept;
 
 private:
     bool notify_should_wake_up() noexcept;
+    // Under mutex_: clears the worker's parked word.
+    void unpark(unsigned worker) noexcept;
 
     const unsigned num_workers_;
     // Low 32 bits: searching workers; high 32: unparked workers (worker_context.hpp).
@@ -55,7 +63,7 @@ private:
     // shutdown must not go to sleep after the last wake-up was sent.
     bool closed_ = false;
     // One per worker, each on its own cache line. 1 while the worker is parked;
-    // set to 0 by whoever unparks it, then futex-woken.
+    // set to 0 by whoever unparks it, who then wakes its reactor (INV-WAKE).
     struct alignas(64) sleep_word {
         std::atomic<std::uint32_t> parked{0};
     };

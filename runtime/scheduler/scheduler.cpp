@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
+#include <latch>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -118,10 +120,16 @@ void schedule_yielded(worker_context& w, std::coroutine_handle<> h) {
     w.scheduler_->notify_parked();
 }
 
-scheduler::scheduler(const config& cfg) : cfg_(cfg), id_(register_runtime()), idle_(cfg.workers) {
-    workers_.reserve(cfg_.workers);
-    for (unsigned i = 0; i < cfg_.workers; ++i) workers_.push_back(std::make_unique<worker>(*this, i));
+scheduler::scheduler(const config& cfg)
+    : cfg_(cfg),
+      id_(register_runtime()),
+      backend_(reactor::choose(cfg)),
+      idle_(cfg.workers),
+      blocking_(cfg.blocking_threads, cfg.thread_name) {
     try {
+        workers_.reserve(cfg_.workers);
+        for (unsigned i = 0; i < cfg_.workers; ++i)
+            workers_.push_back(std::make_unique<worker>(*this, i, reactor::create(backend_, cfg_)));
         start_threads();
     } catch (...) {
         stop_threads();
@@ -143,26 +151,54 @@ void scheduler::start_threads() {
         for (int c = 0; c < CPU_SETSIZE; ++c)
             if (CPU_ISSET(c, &allowed)) cpus.push_back(c);
     }
-    for (unsigned i = 0; i < cfg_.workers; ++i) {
-        threads_.emplace_back([this, i] { workers_[i]->run(); });
-        const std::string name = cfg_.thread_name + "-" + std::to_string(i);
-        pthread_setname_np(threads_.back().native_handle(), name.substr(0, 15).c_str());
-        if (cfg_.pin_workers && !cpus.empty()) {
-            const int cpu = cpus[i % cpus.size()];
-            cpu_set_t set;
-            CPU_ZERO(&set);
-            CPU_SET(cpu, &set);
-            if (const int err = pthread_setaffinity_np(threads_.back().native_handle(), sizeof set, &set))
-                throw io_error(err, "pthread_setaffinity_np(worker " + std::to_string(i) + ", cpu " +
-                                        std::to_string(cpu) + ")");
+    // Each worker binds its reactor to its own thread first (an io_uring ring has
+    // a single issuer); the constructor reports the first failure. Every thread
+    // counts down once, and the wait below comes before `errors` and `attached`
+    // go out of scope, whatever fails.
+    std::vector<std::exception_ptr> errors(cfg_.workers);
+    std::latch attached(cfg_.workers);
+    unsigned started = 0;
+    std::exception_ptr setup_error;
+    try {
+        for (unsigned i = 0; i < cfg_.workers; ++i) {
+            threads_.emplace_back([this, i, &errors, &attached] {
+                try {
+                    workers_[i]->attach_reactor();
+                } catch (...) {
+                    errors[i] = std::current_exception();
+                }
+                const bool ok = !errors[i];
+                attached.count_down();  // `errors` and `attached` may be gone after this
+                if (ok) workers_[i]->run();
+            });
+            ++started;
+            const std::string name = cfg_.thread_name + "-" + std::to_string(i);
+            pthread_setname_np(threads_.back().native_handle(), name.substr(0, 15).c_str());
+            if (cfg_.pin_workers && !cpus.empty()) {
+                const int cpu = cpus[i % cpus.size()];
+                cpu_set_t set;
+                CPU_ZERO(&set);
+                CPU_SET(cpu, &set);
+                if (const int err = pthread_setaffinity_np(threads_.back().native_handle(), sizeof set, &set))
+                    throw io_error(err, "pthread_setaffinity_np(worker " + std::to_string(i) + ", cpu " +
+                                            std::to_string(cpu) + ")");
+            }
         }
+    } catch (...) {
+        setup_error = std::current_exception();
     }
+    attached.count_down(cfg_.workers - started);  // threads that never started
+    attached.wait();
+    if (setup_error) std::rethrow_exception(setup_error);
+    for (auto& e : errors)
+        if (e) std::rethrow_exception(e);
 }
 
 void scheduler::stop_threads() noexcept {
     // release: pairs with stopping()'s acquire.
     stopping_.store(true, std::memory_order_release);
     idle_.unpark_all();
+    for (auto& w : workers_) w->io().wake();
     for (std::thread& t : threads_)
         if (t.joinable()) t.join();
     threads_.clear();
@@ -170,6 +206,8 @@ void scheduler::stop_threads() noexcept {
 
 scheduler::~scheduler() {
     stop_threads();
+    // Blocking jobs write into suspended frames: they finish before any frame goes.
+    blocking_.stop();
     // Every worker has stopped: the queues hold items whose frames are owned by
     // their parents, by join handles, or by the detached registry. Forget the
     // items and destroy what the runtime owns; owners destroy the rest.
@@ -212,7 +250,21 @@ void scheduler::submit(std::uintptr_t item) {
 
 void scheduler::notify_parked() {
     unsigned w = 0;
-    if (idle_.worker_to_notify(w)) idle_.unpark(w);
+    if (idle_.worker_to_notify(w)) workers_[w]->io().wake();
+}
+
+void scheduler::resume_anywhere(std::coroutine_handle<> h) noexcept {
+    if (stopping()) return;
+    try {
+        submit(as_item(h));
+    } catch (...) {
+        // Out of memory growing the injector, or shutdown began after the check:
+        // either way the frame stays suspended and its owner destroys it.
+        if (!stopping()) {
+            std::fputs("weft: out of memory resuming a task\n", stderr);
+            std::abort();
+        }
+    }
 }
 
 bool scheduler::has_visible_work() noexcept {

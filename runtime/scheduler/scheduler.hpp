@@ -3,6 +3,7 @@
 // runtime owns).
 #pragma once
 
+#include "../reactor/blocking_pool.hpp"
 #include "injector.hpp"
 #include "park.hpp"
 #include "worker.hpp"
@@ -32,6 +33,8 @@ public:
     worker& worker_at(unsigned i) noexcept { return *workers_[i]; }
     injector& inject_queue() noexcept { return injector_; }
     idle& idle_state() noexcept { return idle_; }
+    io_backend_kind io_backend() const noexcept { return backend_; }
+    blocking_pool& blocking() noexcept { return blocking_; }
 
     bool stopping() const noexcept {
         // acquire: pairs with the release in the destructor; workers then see
@@ -42,6 +45,10 @@ public:
     // From any thread: on one of our workers, onto its deque; otherwise into the
     // injector, waking a parked worker if needed (INV-1).
     void submit(std::uintptr_t item);
+    // From any thread, for wakers that are not on the task's worker (a cancel, a
+    // socket closed elsewhere, the blocking pool): like submit(), but during
+    // shutdown it leaves the task suspended for its owner to destroy.
+    void resume_anywhere(std::coroutine_handle<> h) noexcept;
     // Wakes a parked worker if no worker is searching.
     void notify_parked();
     // Any queue non-empty: INV-1's re-check (the injector read is seq_cst; the
@@ -55,9 +62,11 @@ private:
 
     const config cfg_;
     const std::uint64_t id_;
+    const io_backend_kind backend_;
     idle idle_;
     injector injector_;
     std::vector<std::unique_ptr<worker>> workers_;
+    blocking_pool blocking_;
     std::vector<std::thread> threads_;
     // Written once by the destructor; read by every worker each loop turn.
     std::atomic<bool> stopping_{false};

@@ -1,6 +1,7 @@
 // The worker loop (model: Tokio's multi_thread/worker.rs): run local work, poll the
-// injector every `global_queue_interval` ticks for fairness, steal when out of
-// work, park when stealing finds nothing. Parking invariants: park.cpp.
+// injector and the reactor every `global_queue_interval` ticks for fairness, poll
+// the reactor and steal when out of work, park in the reactor when stealing finds
+// nothing. Parking invariants: park.cpp; the reactor's wake protocol: reactor.cpp.
 #include "worker.hpp"
 
 #include "scheduler.hpp"
@@ -23,15 +24,19 @@ inline void cpu_relax() noexcept {
 
 }  // namespace
 
-worker::worker(scheduler& s, unsigned index)
+worker::worker(scheduler& s, unsigned index, std::unique_ptr<reactor> io)
     : worker_context(s, s.id(), index, s.settings().local_queue_capacity, s.idle_state().state(),
                      s.worker_count()),
+      io_(std::move(io)),
       rng_(0x9e3779b9u * (index + 1)) {}
+
+void worker::attach_reactor() { io_->attach_to_thread(); }
 
 void worker::run() {
     tls_worker = this;
     while (!sched().stopping()) {
         std::uintptr_t item = next_task();
+        if (item == 0) item = poll_reactor();
         if (item == 0) item = search();
         if (item != 0) {
             run_item(item);
@@ -39,19 +44,32 @@ void worker::run() {
         }
         park();
     }
+    io_->shutdown();
     tls_worker = nullptr;
 }
 
 std::uintptr_t worker::next_task() {
-    // Fairness: every `global_queue_interval` ticks the injector goes first, so
-    // a worker busy with its own fork-join tree cannot starve outside submissions
-    // and yielded tasks.
+    // Fairness: every `global_queue_interval` ticks the reactor and the injector
+    // go first, so a worker busy with its own fork-join tree cannot starve timers,
+    // I/O completions, outside submissions or yielded tasks. Woken tasks land in
+    // the LIFO slot, which next_local() takes first.
     if (++ticks_ % sched().settings().global_queue_interval == 0) {
+        if (io_->has_pending()) io_->poll_now();
         if (std::uintptr_t item = sched().inject_queue().pop()) return item;
     }
-    if (lifo_slot_ != 0) return std::exchange(lifo_slot_, 0);
-    if (std::uintptr_t item = queue_.pop()) return item;
+    if (std::uintptr_t item = next_local()) return item;
     return sched().inject_queue().pop();
+}
+
+std::uintptr_t worker::next_local() noexcept {
+    if (lifo_slot_ != 0) return std::exchange(lifo_slot_, 0);
+    return queue_.pop();
+}
+
+std::uintptr_t worker::poll_reactor() {
+    if (!io_->has_pending()) return 0;
+    io_->poll_now();
+    return next_local();
 }
 
 std::uintptr_t worker::search() {
@@ -88,14 +106,28 @@ void worker::end_search() {
 }
 
 void worker::park() {
-    const bool was_last_searcher = sched().idle_state().transition_to_parked(index_, searching_);
+    idle& state = sched().idle_state();
+    const bool was_last_searcher = state.transition_to_parked(index_, searching_);
     searching_ = false;
     // INV-1: the last searcher re-checks every queue after registering as parked.
     if (was_last_searcher && sched().has_visible_work()) sched().notify_parked();
-    sched().idle_state().wait_until_unparked(index_);
-    // Whoever unparked us counted us as searching (idle::worker_to_notify);
-    // shutdown unparks without counting, but then the state no longer matters.
-    searching_ = true;
+    const std::atomic<std::uint32_t>& word = state.parked_word(index_);
+    for (;;) {
+        // acquire: pairs with the unparker's store; we see what it did before.
+        if (word.load(std::memory_order_acquire) == 0) {
+            // Whoever unparked us counted us as searching (idle::worker_to_notify);
+            // shutdown unparks without counting, but then the state no longer matters.
+            searching_ = true;
+            return;
+        }
+        io_->park(word);
+        // Timers or I/O made tasks runnable here (INV-2 holds again once we are
+        // unparked: we run them ourselves).
+        if (lifo_slot_ != 0 || !queue_.looks_empty()) {
+            searching_ = !state.cancel_park(index_);
+            return;
+        }
+    }
 }
 
 void worker::run_item(std::uintptr_t item) {

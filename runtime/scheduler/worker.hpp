@@ -2,10 +2,13 @@
 // run loop that takes work locally, from the injector, by stealing, or parks.
 #pragma once
 
+#include "../reactor/reactor.hpp"
+
 #include <weft/detail/worker_context.hpp>
 
 #include <coroutine>
 #include <cstdint>
+#include <memory>
 
 namespace weft::detail {
 
@@ -13,10 +16,15 @@ class scheduler;
 
 class worker : public worker_context {
 public:
-    worker(scheduler& s, unsigned index);
+    worker(scheduler& s, unsigned index, std::unique_ptr<reactor> io);
 
-    // The run loop; returns when the scheduler stops.
+    // Binds the reactor to this thread; then the run loop, which returns when the
+    // scheduler stops, after the reactor has cancelled and reaped what was in flight.
+    void attach_reactor();
     void run();
+
+    // This worker's timers and I/O.
+    reactor& io() noexcept { return *io_; }
 
     // A task woken by an event this worker handled runs next (cache-hot); the
     // task that held the slot moves to the deque. See detail::schedule_woken.
@@ -29,6 +37,8 @@ public:
 
 private:
     std::uintptr_t next_task();
+    std::uintptr_t next_local() noexcept;
+    std::uintptr_t poll_reactor();
     std::uintptr_t search();
     std::uintptr_t steal_from_siblings();
     void end_search();
@@ -37,6 +47,8 @@ private:
     unsigned next_random() noexcept;
 
     scheduler& sched() const noexcept { return *scheduler_; }
+
+    const std::unique_ptr<reactor> io_;
 
     // Owner-only state.
     std::uintptr_t lifo_slot_ = 0;

@@ -56,10 +56,13 @@ public:
 
     // The body of the awaiter's await_suspend: forks every child and returns the
     // first one to run. Requires n_ >= 1 and every child awaitable.
-    std::coroutine_handle<> fork(std::coroutine_handle<> parent) noexcept {
+    // Children inherit the parent's cancellation scope.
+    template <class Promise>
+    std::coroutine_handle<> fork(std::coroutine_handle<Promise> parent) noexcept {
         parent_ = parent;
         for (std::uint32_t i = 0; i < n_; ++i) {
             promise_base& p = *children_[i].promise;
+            inherit_scope(p, parent);
             p.on_done_ = &child_done;
             p.join_ = this;
             p.index_ = i;

@@ -1,0 +1,72 @@
+// cancel_scope: the lock-protected lists of pending operations and child scopes
+// that cancellation walks. Lock order: a scope before its children, and a scope
+// before whatever an operation's cancel_ locks (a timer wheel, an fd's waiters,
+// a worker's inbox); nothing takes a scope's lock while holding one of those.
+#include <weft/detail/cancel.hpp>
+
+namespace weft::detail {
+
+cancel_scope::cancel_scope(cancel_scope* parent) : parent_(parent) {
+    if (parent_ == nullptr) return;
+    std::lock_guard lock(parent_->mutex_);
+    next_sibling_ = parent_->first_child_;
+    if (next_sibling_ != nullptr) next_sibling_->prev_sibling_ = this;
+    parent_->first_child_ = this;
+    // relaxed: read under the parent's lock, which cancel() holds when it sets it.
+    if (parent_->cancelled_.load(std::memory_order_relaxed)) cancelled_.store(true, std::memory_order_release);
+}
+
+cancel_scope::~cancel_scope() {
+    {
+        std::lock_guard lock(mutex_);
+        for (cancellable* op = first_op_; op != nullptr; op = op->next_) op->scope_ = nullptr;
+        for (cancel_scope* c = first_child_; c != nullptr; c = c->next_sibling_) c->parent_ = nullptr;
+    }
+    if (parent_ != nullptr) parent_->unlink_child(*this);
+}
+
+void cancel_scope::unlink_child(cancel_scope& child) noexcept {
+    std::lock_guard lock(mutex_);
+    if (child.prev_sibling_ != nullptr)
+        child.prev_sibling_->next_sibling_ = child.next_sibling_;
+    else
+        first_child_ = child.next_sibling_;
+    if (child.next_sibling_ != nullptr) child.next_sibling_->prev_sibling_ = child.prev_sibling_;
+}
+
+void cancel_scope::cancel() noexcept {
+    std::lock_guard lock(mutex_);
+    if (cancelled_.load(std::memory_order_relaxed)) return;  // relaxed: we hold the lock
+    // release: pairs with cancelled()'s acquire.
+    cancelled_.store(true, std::memory_order_release);
+    // Operations stay registered until their tasks resume and remove them, so
+    // each is cancelled once and stays alive while we hold the lock.
+    for (cancellable* op = first_op_; op != nullptr; op = op->next_) op->cancel_(*op);
+    for (cancel_scope* c = first_child_; c != nullptr; c = c->next_sibling_) c->cancel();
+}
+
+bool cancel_scope::add(cancellable& op) noexcept {
+    std::lock_guard lock(mutex_);
+    if (cancelled_.load(std::memory_order_relaxed)) return false;  // relaxed: we hold the lock
+    op.scope_ = this;
+    op.prev_ = nullptr;
+    op.next_ = first_op_;
+    if (first_op_ != nullptr) first_op_->prev_ = &op;
+    first_op_ = &op;
+    return true;
+}
+
+void cancel_scope::remove(cancellable& op) noexcept {
+    cancel_scope* s = op.scope_;
+    if (s == nullptr) return;
+    std::lock_guard lock(s->mutex_);
+    if (op.prev_ != nullptr)
+        op.prev_->next_ = op.next_;
+    else
+        s->first_op_ = op.next_;
+    if (op.next_ != nullptr) op.next_->prev_ = op.prev_;
+    op.scope_ = nullptr;
+    op.prev_ = op.next_ = nullptr;
+}
+
+}  // namespace weft::detail

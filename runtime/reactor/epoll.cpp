@@ -1,0 +1,203 @@
+// The epoll backend. epoll_event.data.ptr is the socket's fd_waiters, or null for
+// the eventfd that wakes a parked worker.
+#include "epoll.hpp"
+
+#include "../scheduler/scheduler.hpp"
+
+#include <weft/errors.hpp>
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+#include <utility>
+
+namespace weft::detail {
+
+epoll_core::~epoll_core() {
+    free_garbage();
+    if (epfd >= 0) ::close(epfd);
+}
+
+void epoll_core::free_garbage() noexcept {
+    std::vector<fd_waiters*> dead;
+    {
+        std::lock_guard lock(garbage_mutex);
+        dead.swap(garbage);
+    }
+    for (fd_waiters* w : dead) delete w;
+}
+
+epoll_reactor::epoll_reactor(const config& cfg)
+    : reactor(io_backend_kind::epoll, cfg), core_(std::make_shared<epoll_core>()), events_(cfg.io_event_batch) {
+    core_->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (core_->epfd < 0) throw io_error(errno, "epoll_create1");
+    wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (wake_fd_ < 0) throw io_error(errno, "eventfd (epoll reactor)");
+    epoll_event ev{};
+    ev.events = EPOLLIN;  // level-triggered: stays ready until drained
+    ev.data.ptr = nullptr;
+    if (epoll_ctl(core_->epfd, EPOLL_CTL_ADD, wake_fd_, &ev) != 0) {
+        const int err = errno;
+        ::close(wake_fd_);
+        throw io_error(err, "epoll_ctl(ADD eventfd)");
+    }
+}
+
+epoll_reactor::~epoll_reactor() {
+    {
+        std::lock_guard lock(core_->garbage_mutex);
+        core_->orphaned = true;
+    }
+    core_->free_garbage();
+    ::close(wake_fd_);
+}
+
+fd_waiters* epoll_reactor::register_fd(int fd) {
+    auto* w = new fd_waiters(fd, core_);
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.ptr = w;
+    if (epoll_ctl(core_->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        const int err = errno;
+        delete w;
+        throw io_error(err, "epoll_ctl(ADD fd " + std::to_string(fd) + ")");
+    }
+    return w;
+}
+
+void epoll_reactor::discard(fd_waiters* w) {
+    std::lock_guard lock(core_->garbage_mutex);
+    core_->garbage.push_back(w);
+}
+
+void epoll_reactor::poll_backend(std::int64_t timeout_ns) {
+    // No batch is in progress: whatever was closed since the last one can go.
+    core_->free_garbage();
+    int timeout_ms = -1;
+    if (timeout_ns >= 0) {
+        const std::int64_t ms = (timeout_ns + 999'999) / 1'000'000;  // never early
+        timeout_ms = ms > 1'000'000'000 ? 1'000'000'000 : static_cast<int>(ms);
+    }
+    for (;;) {
+        const int n = epoll_wait(core_->epfd, events_.data(), static_cast<int>(events_.size()), timeout_ms);
+        if (n < 0) {
+            if (errno == EINTR) return;
+            throw io_error(errno, "epoll_wait");
+        }
+        for (int i = 0; i < n; ++i) {
+            auto* w = static_cast<fd_waiters*>(events_[static_cast<std::size_t>(i)].data.ptr);
+            if (w == nullptr) {
+                std::uint64_t drained;
+                [[maybe_unused]] const ssize_t r = ::read(wake_fd_, &drained, sizeof drained);
+            } else {
+                dispatch(*w, events_[static_cast<std::size_t>(i)].events);
+            }
+        }
+        if (static_cast<std::size_t>(n) < events_.size()) return;
+        timeout_ms = 0;  // a full batch: there may be more ready now
+    }
+}
+
+void epoll_reactor::dispatch(fd_waiters& w, std::uint32_t events) {
+    readiness_waiter* woken[2] = {nullptr, nullptr};
+    {
+        std::lock_guard lock(w.mutex_);
+        const bool readable = events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP);
+        const bool writable = events & (EPOLLOUT | EPOLLERR | EPOLLHUP);
+        for (int d = 0; d < 2; ++d) {
+            if (!(d == 0 ? readable : writable)) continue;
+            // relaxed: written under mutex_, compared under mutex_ by park_waiter();
+            // the lock orders them.
+            w.seq_[d].fetch_add(1, std::memory_order_relaxed);
+            if (readiness_waiter* r = w.waiter_[d]) {
+                w.waiter_[d] = nullptr;
+                r->parked_ = false;
+                r->result_ = 0;
+                woken[d] = r;
+                core_->waiting.fetch_sub(1, std::memory_order_relaxed);  // relaxed: a hint
+            }
+        }
+    }
+    for (readiness_waiter* r : woken)
+        if (r != nullptr) resume(r->waiter_);
+}
+
+void epoll_reactor::notify() noexcept {
+    [[maybe_unused]] const int r = ::eventfd_write(wake_fd_, 1);
+}
+
+fd_waiters& waiters_for(std::atomic<void*>& slot, int fd, epoll_reactor& here) {
+    // acquire: pairs with the release below; we see the fd_waiters fully built.
+    if (void* existing = slot.load(std::memory_order_acquire)) return *static_cast<fd_waiters*>(existing);
+    fd_waiters* mine = here.register_fd(fd);
+    void* expected = nullptr;
+    // acq_rel: release publishes `mine`; acquire sees the winner's when we lose.
+    if (slot.compare_exchange_strong(expected, mine, std::memory_order_acq_rel)) return *mine;
+    // Another worker registered it first: leave our epoll; our batches may still
+    // point at `mine` until the next poll, so free it through the garbage list.
+    epoll_ctl(mine->core_->epfd, EPOLL_CTL_DEL, fd, nullptr);
+    here.discard(mine);
+    return *static_cast<fd_waiters*>(expected);
+}
+
+bool park_waiter(readiness_waiter& r, std::uint32_t seq) {
+    fd_waiters& w = *r.fd_;
+    std::lock_guard lock(w.mutex_);
+    if (w.closed_) {
+        r.result_ = -EBADF;
+        return false;
+    }
+    // relaxed: see dispatch(); both sides hold mutex_.
+    if (w.seq_[r.direction_].load(std::memory_order_relaxed) != seq) return false;
+    if (w.waiter_[r.direction_] != nullptr)
+        throw usage_error(std::string("weft::net: two tasks ") + (r.direction_ == 0 ? "reading from" : "writing to") +
+                          " the same socket at once");
+    w.waiter_[r.direction_] = &r;
+    r.parked_ = true;
+    w.core_->waiting.fetch_add(1, std::memory_order_relaxed);  // relaxed: a hint
+    return true;
+}
+
+bool unpark_waiter(readiness_waiter& r) {
+    fd_waiters& w = *r.fd_;
+    std::lock_guard lock(w.mutex_);
+    if (!r.parked_) return false;
+    w.waiter_[r.direction_] = nullptr;
+    r.parked_ = false;
+    w.core_->waiting.fetch_sub(1, std::memory_order_relaxed);  // relaxed: a hint
+    return true;
+}
+
+void close_waiters(std::atomic<void*>& slot) noexcept {
+    // acq_rel: acquire sees the fd_waiters a registering worker published.
+    auto* w = static_cast<fd_waiters*>(slot.exchange(nullptr, std::memory_order_acq_rel));
+    if (w == nullptr) return;
+    readiness_waiter* woken[2] = {nullptr, nullptr};
+    {
+        std::lock_guard lock(w->mutex_);
+        w->closed_ = true;
+        for (int d = 0; d < 2; ++d) {
+            if (readiness_waiter* r = std::exchange(w->waiter_[d], nullptr)) {
+                r->parked_ = false;
+                r->result_ = -EBADF;
+                woken[d] = r;
+                w->core_->waiting.fetch_sub(1, std::memory_order_relaxed);  // relaxed: a hint
+            }
+        }
+    }
+    epoll_ctl(w->core_->epfd, EPOLL_CTL_DEL, w->fd_, nullptr);
+    for (readiness_waiter* r : woken)
+        if (r != nullptr) r->sched_->resume_anywhere(r->waiter_);
+    std::shared_ptr<epoll_core> core = w->core_;  // keeps the mutex alive past `delete w`
+    std::unique_lock lock(core->garbage_mutex);
+    if (!core->orphaned) {
+        core->garbage.push_back(w);
+        return;
+    }
+    lock.unlock();
+    delete w;
+}
+
+}  // namespace weft::detail

@@ -1,0 +1,106 @@
+// The epoll backend: readiness instead of completions. A socket is registered once
+// (edge-triggered, both directions) with the epoll instance of the worker that
+// first waits on it, its home; that worker dispatches its events. A task on any
+// worker may wait on it: it tries the system call, and on EAGAIN parks itself in
+// the socket's fd_waiters until the home worker sees the socket become ready.
+#pragma once
+
+#include "reactor.hpp"
+
+#include <sys/epoll.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace weft::detail {
+
+class scheduler;
+struct fd_waiters;
+
+// What an epoll instance shares with the sockets registered in it, which may
+// outlive the worker (and the runtime): the epoll fd, and fd_waiters whose sockets
+// were closed, freed by the home worker between two epoll_wait batches (a batch in
+// progress may still point at them).
+struct epoll_core {
+    int epfd = -1;
+    std::mutex garbage_mutex;
+    std::vector<fd_waiters*> garbage;
+    // Under garbage_mutex: the home reactor is gone, so no batch can point at a
+    // closed socket's fd_waiters any more: free it at once.
+    bool orphaned = false;
+    // Tasks parked in fd_waiters homed here, any worker's; the home worker polls
+    // while it is non-zero. Changed under the fd_waiters' mutexes.
+    std::atomic<std::size_t> waiting{0};
+
+    ~epoll_core();
+    void free_garbage() noexcept;
+};
+
+// A task waiting for one direction of a socket to become ready.
+struct readiness_waiter : cancellable {
+    std::coroutine_handle<> waiter_ = nullptr;
+    scheduler* sched_ = nullptr;
+    fd_waiters* fd_ = nullptr;
+    int direction_ = 0;  // 0 read, 1 write
+    // 0: ready (retry the call); -ECANCELED; -EBADF (the socket was closed).
+    int result_ = 0;
+    bool parked_ = false;  // under fd_->mutex_
+};
+
+// Per registered socket. seq_ counts readiness events per direction: a task reads
+// it before its system call and parks only if no event arrived since (under
+// mutex_), so an edge that fired between the EAGAIN and the park is not lost.
+struct fd_waiters {
+    std::mutex mutex_;
+    std::atomic<std::uint32_t> seq_[2] = {0, 0};
+    readiness_waiter* waiter_[2] = {nullptr, nullptr};
+    bool closed_ = false;
+    int fd_;
+    std::shared_ptr<epoll_core> core_;
+
+    fd_waiters(int fd, std::shared_ptr<epoll_core> core) : fd_(fd), core_(std::move(core)) {}
+};
+
+class epoll_reactor final : public reactor {
+public:
+    explicit epoll_reactor(const config& cfg);
+    ~epoll_reactor() override;
+
+    // Registers `fd` with this reactor's epoll instance.
+    fd_waiters* register_fd(int fd);
+    // Frees `w` once no batch can point at it (after its fd left epoll).
+    void discard(fd_waiters* w);
+
+protected:
+    void poll_backend(std::int64_t timeout_ns) override;
+    void notify() noexcept override;
+    bool backend_pending() const noexcept override {
+        // relaxed: a hint for the busy loop; park() blocks in epoll_wait anyway.
+        return core_->waiting.load(std::memory_order_relaxed) != 0;
+    }
+    void shutdown_backend() override {}
+
+private:
+    void dispatch(fd_waiters& w, std::uint32_t events);
+
+    std::shared_ptr<epoll_core> core_;
+    int wake_fd_ = -1;
+    std::vector<epoll_event> events_;
+};
+
+// The socket-side operations, from any worker (runtime/net uses them).
+// The epoll instance the socket is registered with, registering it with the
+// calling worker's when it is not yet.
+fd_waiters& waiters_for(std::atomic<void*>& slot, int fd, epoll_reactor& here);
+// Parks `w` unless an event arrived since `seq` was read; false when it did not
+// park (retry the call).
+bool park_waiter(readiness_waiter& w, std::uint32_t seq);
+// Takes a parked waiter out (cancellation, destruction); true if it was parked.
+bool unpark_waiter(readiness_waiter& w);
+// The socket is closing: wakes its waiters with -EBADF, removes it from epoll and
+// hands fd_waiters to its home for freeing.
+void close_waiters(std::atomic<void*>& slot) noexcept;
+
+}  // namespace weft::detail

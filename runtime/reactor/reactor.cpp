@@ -1,0 +1,167 @@
+// The backend-neutral half of a worker's reactor: choosing the backend, the park
+// and wake protocol, timers, and the cancel inbox.
+//
+// INV-WAKE (no lost wake-up of a parked worker): a waker first publishes its news
+// (the parked word set to 0 by idle::unpark, or a cancel request in the inbox) with
+// a seq_cst operation, then exchanges sleeping_ to false (seq_cst) and notifies the
+// backend if it was true. The owner stores sleeping_ = true (seq_cst), then
+// re-reads the parked word and the inbox (seq_cst) before it blocks. In the total
+// order of these operations either the owner's re-read sees the news and it does
+// not block, or the waker's exchange sees `true` and its notify makes the blocking
+// poll return (an eventfd stays readable until drained).
+#include "reactor.hpp"
+
+#include "../scheduler/worker.hpp"
+#include "epoll.hpp"
+#include "uring.hpp"
+
+#include <weft/errors.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+
+namespace weft::detail {
+
+namespace {
+
+std::int64_t now_ns() noexcept {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
+reactor::reactor(io_backend_kind kind, const config& cfg)
+    : event_batch_(cfg.io_event_batch), kind_(kind), wheel_(now_ns()) {}
+
+reactor::~reactor() = default;
+
+io_backend_kind reactor::choose(const config& cfg) {
+    if (cfg.io_backend == "epoll") return io_backend_kind::epoll;
+    const int err = uring_reactor::probe();
+    if (err == 0) return io_backend_kind::io_uring;
+    if (cfg.io_backend == "io_uring")
+        throw io_error(err, "io_uring_queue_init (io_backend=\"io_uring\"; use \"auto\" or \"epoll\" to fall back)");
+    static std::atomic<bool> said_so{false};
+    // relaxed: only decides who prints the note, once per process.
+    if (!said_so.exchange(true, std::memory_order_relaxed))
+        std::fprintf(stderr, "weft: io_uring is not available (io_uring_queue_init: %s); using epoll\n",
+                     std::strerror(err));
+    return io_backend_kind::epoll;
+}
+
+std::unique_ptr<reactor> reactor::create(io_backend_kind kind, const config& cfg) {
+    if (kind == io_backend_kind::io_uring) return std::make_unique<uring_reactor>(cfg);
+    return std::make_unique<epoll_reactor>(cfg);
+}
+
+void reactor::start(io_op&) {
+    throw usage_error("weft: internal error: ring operation submitted to an epoll reactor");
+}
+
+void reactor::cancel_in_kernel(io_op&) {}
+
+bool reactor::has_pending() const noexcept {
+    // relaxed: hints; the worker re-checks before it parks (park() drains all).
+    return wheel_.size() != 0 || inbox_size_.load(std::memory_order_relaxed) != 0 || backend_pending();
+}
+
+void reactor::resume(std::coroutine_handle<> h) noexcept {
+    if (closing_) return;
+    schedule_woken(*tls_worker, h);
+}
+
+void reactor::complete(io_op& op, std::int32_t result) noexcept {
+    op.result_ = result;
+    op.completed_ = true;
+    if (op.scope_ == nullptr) {  // never registered for cancellation
+        resume(op.waiter_);
+        return;
+    }
+    std::uint8_t expected = io_op::k_pending;
+    // acq_rel: acquire pairs with a canceller's CAS if it won (then we wait for its
+    // request); release is for symmetry, nothing is published through it.
+    if (op.state_.compare_exchange_strong(expected, io_op::k_done, std::memory_order_acq_rel) || op.cancel_seen_)
+        resume(op.waiter_);
+}
+
+void reactor::post_cancel(io_op& op) {
+    {
+        std::lock_guard lock(inbox_mutex_);
+        inbox_.push_back(&op);
+        // seq_cst: the waker's publication in INV-WAKE.
+        inbox_size_.store(inbox_.size(), std::memory_order_seq_cst);
+    }
+    wake();
+}
+
+void reactor::drain_inbox() {
+    // relaxed: a hint; a request that races past it is seen at the next poll, and
+    // park() re-reads it with seq_cst (INV-WAKE).
+    if (inbox_size_.load(std::memory_order_relaxed) == 0) return;
+    std::vector<io_op*> requests;
+    {
+        std::lock_guard lock(inbox_mutex_);
+        requests.swap(inbox_);
+        inbox_size_.store(0, std::memory_order_relaxed);  // relaxed: under the lock
+    }
+    for (io_op* op : requests) {
+        op->cancel_seen_ = true;
+        if (op->completed_)
+            resume(op->waiter_);
+        else
+            cancel_in_kernel(*op);  // its completion (likely -ECANCELED) resumes it
+    }
+}
+
+void reactor::fire_timers() {
+    if (wheel_.size() != 0) wheel_.fire_expired(now_ns());
+}
+
+void reactor::poll_now() {
+    drain_inbox();
+    fire_timers();
+    if (backend_pending()) poll_backend(0);
+}
+
+void reactor::park(const std::atomic<std::uint32_t>& parked_word) {
+    drain_inbox();
+    fire_timers();
+    std::int64_t timeout = -1;
+    if (auto deadline = wheel_.next_deadline_ns()) timeout = std::max<std::int64_t>(0, *deadline - now_ns());
+    // INV-WAKE, the owner's side.
+    sleeping_.store(true, std::memory_order_seq_cst);
+    if (parked_word.load(std::memory_order_seq_cst) == 0 || inbox_size_.load(std::memory_order_seq_cst) != 0)
+        timeout = 0;
+    poll_backend(timeout);
+    sleeping_.store(false, std::memory_order_relaxed);  // relaxed: only spares wakers a notify
+    drain_inbox();
+    fire_timers();
+}
+
+void reactor::wake() noexcept {
+    // seq_cst: the waker's side of INV-WAKE.
+    if (sleeping_.exchange(false, std::memory_order_seq_cst)) notify();
+}
+
+void reactor::shutdown() {
+    closing_ = true;
+    {
+        std::lock_guard lock(inbox_mutex_);
+        inbox_.clear();
+        inbox_size_.store(0, std::memory_order_relaxed);  // relaxed: under the lock
+    }
+    shutdown_backend();
+    wheel_.unlink_all();
+}
+
+reactor& current_reactor(const char* what) {
+    worker_context* w = tls_worker;
+    if (w == nullptr)
+        throw usage_error(std::string(what) + " called outside a weft worker: await it from a weft task");
+    return static_cast<worker*>(w)->io();
+}
+
+}  // namespace weft::detail
