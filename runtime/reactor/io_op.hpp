@@ -13,7 +13,7 @@
 
 namespace weft::detail {
 
-class worker;
+class reactor;
 
 enum class op_kind : std::uint8_t { recv, send, accept, connect, poll, openat, read, write };
 
@@ -43,7 +43,7 @@ struct io_op : cancellable {
 
     // Set by the awaiter before submitting.
     std::coroutine_handle<> waiter_ = nullptr;
-    worker* owner_ = nullptr;
+    reactor* owner_ = nullptr;
 
     // The kernel's result (>= 0, or -errno); owner thread only.
     std::int32_t result_ = 0;

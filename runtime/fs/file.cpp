@@ -1,0 +1,147 @@
+// weft::fs: whole-file reads and writes. With io_uring: openat, read/write and
+// close on the worker's ring. With epoll (regular files are always "ready"): the
+// plain system calls on the runtime's blocking pool.
+#include "../reactor/awaiters.hpp"
+
+#include <weft/fs.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace weft::fs {
+
+namespace {
+
+using weft::detail::io_backend_kind;
+using weft::detail::io_op;
+using weft::detail::op_kind;
+using weft::detail::ring_wait;
+
+constexpr std::size_t k_min_chunk = 64 * 1024;
+constexpr std::uint64_t k_current_position = ~std::uint64_t{0};  // io_uring: use the file position
+
+struct fd_closer {
+    int fd;
+    ~fd_closer() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+std::size_t size_hint(int fd) {
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) return static_cast<std::size_t>(st.st_size);
+    return 0;
+}
+
+task<int> ring_open(const std::string& path, int flags, unsigned mode) {
+    io_op op;
+    op.kind_ = op_kind::openat;
+    op.path_ = path.c_str();
+    op.flags_ = flags;
+    op.mode_ = mode;
+    co_return co_await ring_wait(op);
+}
+
+task<int> ring_rw(op_kind kind, int fd, void* buf, std::size_t len) {
+    io_op op;
+    op.kind_ = kind;
+    op.fd_ = fd;
+    op.buf_ = buf;
+    op.len_ = static_cast<unsigned>(std::min<std::size_t>(len, 1u << 30));
+    op.offset_ = k_current_position;
+    co_return co_await ring_wait(op);
+}
+
+std::string read_blocking(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw io_error(errno, "read_file " + path);
+    fd_closer closer{fd};
+    std::string out;
+    std::size_t used = 0;
+    const std::size_t hint = size_hint(fd);
+    for (;;) {
+        const std::size_t chunk = std::max(k_min_chunk, hint + 1 - std::min(hint, used));
+        out.resize(used + chunk);
+        const ssize_t n = ::read(fd, out.data() + used, chunk);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw io_error(errno, "read_file " + path);
+        }
+        if (n == 0) break;
+        used += static_cast<std::size_t>(n);
+    }
+    out.resize(used);
+    return out;
+}
+
+void write_blocking(const std::string& path, std::string_view data) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw io_error(errno, "write_file " + path);
+    fd_closer closer{fd};
+    while (!data.empty()) {
+        const ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw io_error(errno, "write_file " + path);
+        }
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    closer.fd = -1;
+    if (::close(fd) != 0) throw io_error(errno, "write_file " + path + " (close)");
+}
+
+}  // namespace
+
+task<std::string> read_file(std::string path) {
+    if (weft::detail::current_reactor("weft::fs::read_file").kind() != io_backend_kind::io_uring) {
+        std::string out;
+        co_await weft::detail::blocking_call([&] { out = read_blocking(path); });
+        co_return out;
+    }
+    const int fd = co_await ring_open(path, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0) throw io_error(-fd, "read_file " + path);
+    fd_closer closer{fd};
+    std::string out;
+    std::size_t used = 0;
+    const std::size_t hint = size_hint(fd);
+    for (;;) {
+        // One read for the whole file when its size is known, plus one to see EOF.
+        const std::size_t chunk = std::max(k_min_chunk, hint + 1 - std::min(hint, used));
+        out.resize(used + chunk);
+        const int n = co_await ring_rw(op_kind::read, fd, out.data() + used, chunk);
+        if (n < 0) {
+            if (n == -EINTR || n == -EAGAIN) continue;
+            throw io_error(-n, "read_file " + path);
+        }
+        if (n == 0) break;
+        used += static_cast<std::size_t>(n);
+    }
+    out.resize(used);
+    co_return out;
+}
+
+task<void> write_file(std::string path, std::string_view data) {
+    if (weft::detail::current_reactor("weft::fs::write_file").kind() != io_backend_kind::io_uring) {
+        co_await weft::detail::blocking_call([&] { write_blocking(path, data); });
+        co_return;
+    }
+    const int fd = co_await ring_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw io_error(-fd, "write_file " + path);
+    fd_closer closer{fd};
+    while (!data.empty()) {
+        const int n = co_await ring_rw(op_kind::write, fd, const_cast<char*>(data.data()), data.size());
+        if (n < 0) {
+            if (n == -EINTR || n == -EAGAIN) continue;
+            throw io_error(-n, "write_file " + path);
+        }
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    closer.fd = -1;
+    if (::close(fd) != 0) throw io_error(errno, "write_file " + path + " (close)");
+}
+
+}  // namespace weft::fs

@@ -1,0 +1,64 @@
+// Address parsing and printing for weft::net.
+#include "address.hpp"
+
+#include <weft/errors.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace weft::net {
+
+std::string endpoint::to_string() const { return detail::show(host, port); }
+
+namespace detail {
+
+std::string show(const std::string& host, std::uint16_t port) {
+    if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+    return host + ":" + std::to_string(port);
+}
+
+sock_address parse_address(const std::string& host, std::uint16_t port, const char* call) {
+    sock_address a;
+    std::string h = host;
+    if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+    if (h.empty()) h = "0.0.0.0";
+    if (h == "localhost") h = "127.0.0.1";
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&a.storage);
+    if (inet_pton(AF_INET, h.c_str(), &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(port);
+        a.length = sizeof(sockaddr_in);
+        return a;
+    }
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&a.storage);
+    if (inet_pton(AF_INET6, h.c_str(), &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(port);
+        a.length = sizeof(sockaddr_in6);
+        return a;
+    }
+    throw io_error(EINVAL, std::string(call) + " \"" + host + "\" (port " + std::to_string(port) +
+                               "): not a numeric IPv4 or IPv6 address");
+}
+
+endpoint to_endpoint(const sock_address& a) {
+    char text[INET6_ADDRSTRLEN] = {};
+    if (a.family() == AF_INET) {
+        const auto* v4 = reinterpret_cast<const sockaddr_in*>(&a.storage);
+        inet_ntop(AF_INET, &v4->sin_addr, text, sizeof text);
+        return {text, ntohs(v4->sin_port)};
+    }
+    if (a.family() == AF_INET6) {
+        const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&a.storage);
+        inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text);
+        return {text, ntohs(v6->sin6_port)};
+    }
+    return {"?", 0};
+}
+
+}  // namespace detail
+
+}  // namespace weft::net

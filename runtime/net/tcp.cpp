@@ -1,0 +1,305 @@
+// weft::net's TCP sockets over either backend. With io_uring each call is one ring
+// operation (plus a poll and a retry if a non-blocking socket says EAGAIN); with
+// epoll it is the system call itself, and on EAGAIN a readiness wait and a retry.
+// Sockets are always non-blocking, so either backend can use any socket.
+#include "../reactor/awaiters.hpp"
+#include "address.hpp"
+
+#include <weft/net.hpp>
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace weft::net {
+
+namespace {
+
+using weft::detail::io_backend_kind;
+using weft::detail::io_op;
+using weft::detail::op_kind;
+using weft::detail::ready_wait;
+using weft::detail::ring_wait;
+
+constexpr int k_read = 0;
+constexpr int k_write = 1;
+
+// Counts an operation awaiting the socket for the duration of a call (see
+// socket_handle::pending).
+struct pending_guard {
+    std::atomic<std::uint32_t>& count;
+    explicit pending_guard(std::atomic<std::uint32_t>& c) noexcept : count(c) {
+        // relaxed: close() reads it on the same thread that would race with us
+        // only through misuse; the count is a hint to shut the socket down.
+        count.fetch_add(1, std::memory_order_relaxed);
+    }
+    ~pending_guard() { count.fetch_sub(1, std::memory_order_relaxed); }
+};
+
+bool is_uring(const char* what) { return weft::detail::current_reactor(what).kind() == io_backend_kind::io_uring; }
+
+weft::detail::fd_waiters& waiters(detail::socket_handle& h, const char* what) {
+    auto& r = static_cast<weft::detail::epoll_reactor&>(weft::detail::current_reactor(what));
+    return weft::detail::waiters_for(h.poll_state, h.fd, r);
+}
+
+std::uint32_t seq_of(weft::detail::fd_waiters& w, int direction) {
+    // acquire: a readiness event counted before this load happened before our
+    // system call; one counted after it changes seq_ and park_waiter() retries.
+    return w.seq_[direction].load(std::memory_order_acquire);
+}
+
+// One ring operation on a socket; retried after a poll when the kernel answers
+// EAGAIN (a socket made non-blocking by someone else, on older kernels).
+weft::task<int> ring_call(op_kind kind, int fd, void* buf, std::size_t len, int flags, short poll_events) {
+    for (;;) {
+        io_op op;
+        op.kind_ = kind;
+        op.fd_ = fd;
+        op.buf_ = buf;
+        op.len_ = static_cast<unsigned>(std::min<std::size_t>(len, 1u << 30));
+        op.flags_ = flags;
+        const int res = co_await ring_wait(op);
+        if (res != -EAGAIN && res != -EINTR) co_return res;
+        io_op poll;
+        poll.kind_ = op_kind::poll;
+        poll.fd_ = fd;
+        poll.flags_ = poll_events;
+        const int ready = co_await ring_wait(poll);
+        if (ready < 0 && ready != -EINTR) co_return ready;
+    }
+}
+
+void throw_if_closed(const detail::socket_handle& h, const char* call) {
+    if (h.fd < 0) throw io_error(EBADF, std::string(call) + ": the socket is closed");
+}
+
+int new_socket(int family, const std::string& where, const char* call) {
+    const int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw io_error(errno, std::string(call) + " " + where);
+    return fd;
+}
+
+}  // namespace
+
+namespace detail {
+
+void socket_handle::close() noexcept {
+    if (fd < 0) return;
+    // relaxed: see pending_guard.
+    if (pending.load(std::memory_order_relaxed) != 0) ::shutdown(fd, SHUT_RDWR);
+    weft::detail::close_waiters(poll_state);
+    ::close(fd);
+    fd = -1;
+}
+
+}  // namespace detail
+
+}  // namespace weft::net
+
+namespace weft::net {
+
+std::string tcp_stream::describe() const {
+    try {
+        return peer_address().to_string();
+    } catch (const io_error&) {
+        return "fd " + std::to_string(handle_.fd);
+    }
+}
+
+task<tcp_stream> tcp_stream::connect(std::string host, std::uint16_t port) {
+    const std::string where = detail::show(host, port);
+    detail::sock_address addr = detail::parse_address(host, port, "connect");
+    tcp_stream s(new_socket(addr.family(), where, "socket for connect"));
+    pending_guard busy(s.handle_.pending);
+    int err = 0;
+    if (is_uring("weft::net::tcp_stream::connect")) {
+        io_op op;
+        op.kind_ = op_kind::connect;
+        op.fd_ = s.handle_.fd;
+        op.addr_ = addr.get();
+        op.addrlen_ = addr.length;
+        const int res = co_await ring_wait(op);
+        if (res == -EINPROGRESS || res == -EAGAIN || res == -EALREADY) {
+            io_op poll;
+            poll.kind_ = op_kind::poll;
+            poll.fd_ = s.handle_.fd;
+            poll.flags_ = POLLOUT;
+            co_await ring_wait(poll);
+            socklen_t len = sizeof err;
+            if (::getsockopt(s.handle_.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+        } else if (res < 0) {
+            err = -res;
+        }
+    } else {
+        auto& w = waiters(s.handle_, "weft::net::tcp_stream::connect");
+        const std::uint32_t seq = seq_of(w, k_write);
+        if (::connect(s.handle_.fd, addr.get(), addr.length) != 0) {
+            err = errno;
+            if (err == EINPROGRESS) {
+                std::uint32_t before = seq;
+                for (;;) {
+                    const int res = co_await ready_wait(w, k_write, before);
+                    if (res < 0) {
+                        err = -res;
+                        break;
+                    }
+                    socklen_t len = sizeof err;
+                    if (::getsockopt(s.handle_.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+                    if (err != 0) break;
+                    // Connected once the peer address is there; an event may
+                    // have been for something else.
+                    sockaddr_storage peer;
+                    socklen_t plen = sizeof peer;
+                    if (::getpeername(s.handle_.fd, reinterpret_cast<sockaddr*>(&peer), &plen) == 0) break;
+                    before = seq_of(w, k_write);
+                }
+            }
+        }
+    }
+    if (err != 0) throw io_error(err, "connect " + where);
+    co_return s;
+}
+
+task<std::size_t> tcp_stream::read(std::span<std::byte> buf) {
+    throw_if_closed(handle_, "read");
+    pending_guard busy(handle_.pending);
+    if (is_uring("weft::net::tcp_stream::read")) {
+        const int res = co_await ring_call(op_kind::recv, handle_.fd, buf.data(), buf.size(), 0, POLLIN);
+        if (res < 0) throw io_error(-res, "read " + describe());
+        co_return static_cast<std::size_t>(res);
+    }
+    auto& w = waiters(handle_, "weft::net::tcp_stream::read");
+    for (;;) {
+        const std::uint32_t seq = seq_of(w, k_read);
+        const ssize_t n = ::recv(handle_.fd, buf.data(), buf.size(), MSG_DONTWAIT);
+        if (n >= 0) co_return static_cast<std::size_t>(n);
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) throw io_error(errno, "read " + describe());
+        if (const int res = co_await ready_wait(w, k_read, seq); res < 0) throw io_error(-res, "read: the socket was closed");
+    }
+}
+
+task<std::size_t> tcp_stream::write(std::span<const std::byte> buf) {
+    throw_if_closed(handle_, "write");
+    pending_guard busy(handle_.pending);
+    if (is_uring("weft::net::tcp_stream::write")) {
+        const int res = co_await ring_call(op_kind::send, handle_.fd, const_cast<std::byte*>(buf.data()), buf.size(),
+                                           MSG_NOSIGNAL, POLLOUT);
+        if (res < 0) throw io_error(-res, "write " + describe());
+        co_return static_cast<std::size_t>(res);
+    }
+    auto& w = waiters(handle_, "weft::net::tcp_stream::write");
+    for (;;) {
+        const std::uint32_t seq = seq_of(w, k_write);
+        const ssize_t n = ::send(handle_.fd, buf.data(), buf.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n >= 0) co_return static_cast<std::size_t>(n);
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) throw io_error(errno, "write " + describe());
+        if (const int res = co_await ready_wait(w, k_write, seq); res < 0)
+            throw io_error(-res, "write: the socket was closed");
+    }
+}
+
+task<void> tcp_stream::write_all(std::span<const std::byte> buf) {
+    while (!buf.empty()) {
+        const std::size_t n = co_await write(buf);
+        buf = buf.subspan(n);
+    }
+}
+
+task<void> tcp_stream::write_all(std::string_view text) {
+    co_await write_all(std::as_bytes(std::span(text.data(), text.size())));
+}
+
+void tcp_stream::shutdown_write() {
+    throw_if_closed(handle_, "shutdown_write");
+    if (::shutdown(handle_.fd, SHUT_WR) != 0) throw io_error(errno, "shutdown_write " + describe());
+}
+
+void tcp_stream::set_nodelay(bool on) {
+    throw_if_closed(handle_, "set_nodelay");
+    const int v = on ? 1 : 0;
+    if (::setsockopt(handle_.fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof v) != 0)
+        throw io_error(errno, "setsockopt(TCP_NODELAY) " + describe());
+}
+
+endpoint tcp_stream::peer_address() const {
+    throw_if_closed(handle_, "peer_address");
+    detail::sock_address a;
+    a.length = sizeof a.storage;
+    if (::getpeername(handle_.fd, a.get(), &a.length) != 0)
+        throw io_error(errno, "getpeername fd " + std::to_string(handle_.fd));
+    return detail::to_endpoint(a);
+}
+
+endpoint tcp_stream::local_address() const {
+    throw_if_closed(handle_, "local_address");
+    detail::sock_address a;
+    a.length = sizeof a.storage;
+    if (::getsockname(handle_.fd, a.get(), &a.length) != 0)
+        throw io_error(errno, "getsockname fd " + std::to_string(handle_.fd));
+    return detail::to_endpoint(a);
+}
+
+tcp_listener tcp_listener::bind(std::string host, std::uint16_t port, listen_options opts) {
+    const std::string where = detail::show(host, port);
+    if (opts.backlog < 1)
+        throw io_error(EINVAL, "listen " + where + ": listen_options.backlog=" + std::to_string(opts.backlog) +
+                                   " must be at least 1");
+    detail::sock_address addr = detail::parse_address(host, port, "bind");
+    tcp_listener l;
+    l.handle_ = detail::socket_handle(new_socket(addr.family(), where, "socket for bind"));
+    const int one = 1;
+    if (::setsockopt(l.handle_.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0)
+        throw io_error(errno, "setsockopt(SO_REUSEADDR) " + where);
+    if (opts.reuse_port && ::setsockopt(l.handle_.fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+        throw io_error(errno, "setsockopt(SO_REUSEPORT) " + where);
+    if (::bind(l.handle_.fd, addr.get(), addr.length) != 0) throw io_error(errno, "bind " + where);
+    if (::listen(l.handle_.fd, opts.backlog) != 0) throw io_error(errno, "listen " + where);
+    l.name_ = l.local_address().to_string();
+    return l;
+}
+
+task<tcp_stream> tcp_listener::accept() {
+    throw_if_closed(handle_, "accept");
+    pending_guard busy(handle_.pending);
+    if (is_uring("weft::net::tcp_listener::accept")) {
+        for (;;) {
+            const int res =
+                co_await ring_call(op_kind::accept, handle_.fd, nullptr, 0, SOCK_NONBLOCK | SOCK_CLOEXEC, POLLIN);
+            if (res >= 0) co_return tcp_stream(res);
+            if (res == -ECONNABORTED) continue;  // the client gave up first
+            throw io_error(-res, "accept " + name_);
+        }
+    }
+    auto& w = waiters(handle_, "weft::net::tcp_listener::accept");
+    for (;;) {
+        const std::uint32_t seq = seq_of(w, k_read);
+        const int fd = ::accept4(handle_.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) co_return tcp_stream(fd);
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) throw io_error(errno, "accept " + name_);
+        if (const int res = co_await ready_wait(w, k_read, seq); res < 0)
+            throw io_error(-res, "accept: the listener was closed");
+    }
+}
+
+std::uint16_t tcp_listener::local_port() const { return local_address().port; }
+
+endpoint tcp_listener::local_address() const {
+    throw_if_closed(handle_, "local_address");
+    detail::sock_address a;
+    a.length = sizeof a.storage;
+    if (::getsockname(handle_.fd, a.get(), &a.length) != 0)
+        throw io_error(errno, "getsockname fd " + std::to_string(handle_.fd));
+    return detail::to_endpoint(a);
+}
+
+}  // namespace weft::net

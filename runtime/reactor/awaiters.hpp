@@ -1,0 +1,186 @@
+// The leaf awaiters that runtime/net and runtime/fs suspend on: one io_uring
+// operation (ring_wait), one readiness wait on epoll (ready_wait), and a call run
+// on the blocking pool (blocking_call). Each registers in its task's cancellation
+// scope where it can be cancelled.
+#pragma once
+
+#include "../scheduler/scheduler.hpp"
+#include "epoll.hpp"
+#include "reactor.hpp"
+
+#include <weft/errors.hpp>
+
+#include <cerrno>
+#include <coroutine>
+#include <exception>
+#include <utility>
+
+namespace weft::detail {
+
+// co_await ring_wait(op) submits `op` on the calling worker's ring and gives its
+// result (>= 0 or -errno); throws weft::cancelled when cancelled before the kernel
+// finished it.
+class ring_wait {
+public:
+    explicit ring_wait(io_op& op) noexcept : op_(op) {}
+    ring_wait(const ring_wait&) = delete;
+    ring_wait& operator=(const ring_wait&) = delete;
+    // A frame destroyed while suspended (shutdown): the worker reaped the op
+    // already; only the scope may still list it.
+    ~ring_wait() { cancel_scope::remove(op_); }
+
+    bool await_ready() const noexcept { return false; }
+
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> h) {
+        reactor& r = current_reactor("weft I/O");
+        cancel_scope* scope = scope_of(h);
+        op_.waiter_ = h;
+        op_.owner_ = &r;
+        op_.cancel_ = &on_cancel;
+        if (scope != nullptr && (scope->cancelled() || !scope->add(op_))) {
+            op_.result_ = -ECANCELED;
+            cancelled_ = true;
+            return false;
+        }
+        try {
+            r.start(op_);
+        } catch (...) {
+            cancel_scope::remove(op_);
+            throw;
+        }
+        return true;
+    }
+
+    int await_resume() {
+        cancel_scope::remove(op_);
+        // acquire: pairs with the canceller's CAS; see INV-OP in io_op.hpp.
+        if (cancelled_ || (op_.result_ == -ECANCELED &&
+                           op_.state_.load(std::memory_order_acquire) == io_op::k_cancel_requested))
+            throw cancelled{};
+        return op_.result_;
+    }
+
+private:
+    // Any thread, under the scope's lock (INV-OP).
+    static void on_cancel(cancellable& c) noexcept {
+        auto& op = static_cast<io_op&>(c);
+        std::uint8_t expected = io_op::k_pending;
+        // acq_rel: release publishes nothing but pairs with the owner's CAS, so
+        // exactly one of "done" and "cancel requested" wins.
+        if (op.state_.compare_exchange_strong(expected, io_op::k_cancel_requested, std::memory_order_acq_rel)) {
+            try {
+                op.owner_->post_cancel(op);
+            } catch (...) {
+                std::fputs("weft: out of memory posting a cancel request\n", stderr);
+                std::abort();  // the op could never be resumed
+            }
+        }
+    }
+
+    io_op& op_;
+    bool cancelled_ = false;
+};
+
+// co_await ready_wait(...) parks the task until the socket is ready in one
+// direction, unless an event came since `seq` was read. Gives 0 (try the call
+// again) or -EBADF (the socket was closed); throws weft::cancelled.
+class ready_wait : public readiness_waiter {
+public:
+    ready_wait(fd_waiters& w, int direction, std::uint32_t seq) noexcept : seq_(seq) {
+        fd_ = &w;
+        direction_ = direction;
+    }
+    ready_wait(const ready_wait&) = delete;
+    ready_wait& operator=(const ready_wait&) = delete;
+    ~ready_wait() {
+        if (parked_) unpark_waiter(*this);  // shutdown: nobody else touches it now
+        cancel_scope::remove(*this);
+    }
+
+    bool await_ready() const noexcept { return false; }
+
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> h) {
+        cancel_scope* scope = scope_of(h);
+        waiter_ = h;
+        sched_ = tls_worker->scheduler_;
+        cancel_ = &on_cancel;
+        if (scope != nullptr && (scope->cancelled() || !scope->add(*this))) {
+            result_ = -ECANCELED;
+            return false;
+        }
+        bool parked = false;
+        try {
+            parked = park_waiter(*this, seq_);
+        } catch (...) {
+            cancel_scope::remove(*this);
+            throw;
+        }
+        // Not parked: remove() races only with on_cancel, which then finds us
+        // unparked under the fd's lock and does nothing.
+        if (!parked) cancel_scope::remove(*this);
+        return parked;
+    }
+
+    int await_resume() {
+        cancel_scope::remove(*this);
+        if (result_ == -ECANCELED) throw cancelled{};
+        return result_;
+    }
+
+private:
+    static void on_cancel(cancellable& c) noexcept {
+        auto& self = static_cast<ready_wait&>(c);
+        if (!unpark_waiter(self)) return;  // an event or a close resumes it
+        self.result_ = -ECANCELED;
+        self.sched_->resume_anywhere(self.waiter_);
+    }
+
+    const std::uint32_t seq_;
+};
+
+// co_await blocking_call(f) runs f() on the runtime's blocking pool and resumes
+// the task on any worker; rethrows what f threw. Not cancellable: a cancelled
+// task sees weft::cancelled at its next await after f returns.
+template <class F>
+class blocking_call : public blocking_pool::job {
+public:
+    explicit blocking_call(F f) : f_(std::move(f)) {}
+
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) {
+        worker_context* w = tls_worker;
+        if (w == nullptr) throw usage_error("weft file I/O called outside a weft worker: await it from a weft task");
+        waiter_ = h;
+        sched_ = w->scheduler_;
+        run_ = &run;
+        done_ = &done;
+        sched_->blocking().submit(*this);
+    }
+    void await_resume() {
+        if (error_) std::rethrow_exception(error_);
+    }
+
+private:
+    static void run(job& j) noexcept {
+        auto& self = static_cast<blocking_call&>(j);
+        try {
+            self.f_();
+        } catch (...) {
+            self.error_ = std::current_exception();
+        }
+    }
+    // The pool thread touches nothing after this: the task may free us.
+    static void done(job& j) noexcept {
+        auto& self = static_cast<blocking_call&>(j);
+        self.sched_->resume_anywhere(self.waiter_);
+    }
+
+    F f_;
+    std::coroutine_handle<> waiter_ = nullptr;
+    scheduler* sched_ = nullptr;
+    std::exception_ptr error_;
+};
+
+}  // namespace weft::detail
