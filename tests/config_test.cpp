@@ -17,7 +17,8 @@ namespace {
 // WEFT_* variable in the environment that runs the suite cannot change a result.
 const std::vector<std::string> k_knob_variables = {
     "WEFT_WORKERS",     "WEFT_IO_BACKEND",  "WEFT_LOCAL_QUEUE_CAPACITY", "WEFT_GLOBAL_QUEUE_INTERVAL",
-    "WEFT_SPIN_ROUNDS", "WEFT_PIN_WORKERS", "WEFT_THREAD_NAME",
+    "WEFT_SPIN_ROUNDS", "WEFT_PIN_WORKERS", "WEFT_THREAD_NAME", "WEFT_IO_RING_ENTRIES", "WEFT_IO_EVENT_BATCH",
+    "WEFT_BLOCKING_THREADS",
 };
 
 // Sets (or, with nullopt, unsets) one variable and puts back what was there.
@@ -112,6 +113,9 @@ TEST_CASE("the default config is valid") {
     CHECK(c.spin_rounds == 32);
     CHECK_FALSE(c.pin_workers);
     CHECK(c.thread_name == "weft-wkr");
+    CHECK(c.io_ring_entries == 256);
+    CHECK(c.io_event_batch == 256);
+    CHECK(c.blocking_threads == 2);
 }
 
 TEST_CASE("from_env with no WEFT variables set returns the defaults") {
@@ -274,4 +278,17 @@ TEST_CASE("validate rejects a thread_name that is empty or longer than 10 charac
     require_invalid(weft::config{.thread_name = "weft-worker"}, "thread_name", "weft-worker");
     CHECK_NOTHROW(weft::config{.thread_name = "w"}.validate());
     CHECK_NOTHROW(weft::config{.thread_name = "0123456789"}.validate());
+}
+
+TEST_CASE("the reactor knobs are read from the environment and range-checked") {
+    CHECK(from_env_with("WEFT_IO_RING_ENTRIES", "1024").io_ring_entries == 1024);
+    CHECK(from_env_with("WEFT_IO_EVENT_BATCH", "1").io_event_batch == 1);
+    CHECK(from_env_with("WEFT_BLOCKING_THREADS", "8").blocking_threads == 8);
+    for (const char* bad : {"0", "4", "100", "65536", "x", ""}) require_env_rejected("WEFT_IO_RING_ENTRIES", bad);
+    for (const char* bad : {"0", "65537", "-1", "many"}) require_env_rejected("WEFT_IO_EVENT_BATCH", bad);
+    for (const char* bad : {"0", "1025", "two"}) require_env_rejected("WEFT_BLOCKING_THREADS", bad);
+    require_invalid(weft::config{.io_ring_entries = 100}, "io_ring_entries", "100");
+    require_invalid(weft::config{.io_event_batch = 0}, "io_event_batch", "0");
+    require_invalid(weft::config{.blocking_threads = 0}, "blocking_threads", "0");
+    CHECK_NOTHROW(weft::config{.io_ring_entries = 8, .io_event_batch = 65536, .blocking_threads = 1024}.validate());
 }

@@ -17,7 +17,7 @@
 namespace weft::net {
 
 // A numeric address and port, e.g. {"127.0.0.1", 4242} or {"::1", 80}.
-struct endpoint {
+struct WEFT_API endpoint {
     std::string host;
     std::uint16_t port = 0;
 
@@ -56,9 +56,12 @@ struct socket_handle {
 
 }  // namespace detail
 
-// A connected TCP socket. Move-only; closing (or destroying) it while a task
-// awaits one of its operations makes that operation fail with io_error (EBADF).
-// At most one read and one write may be in progress at a time.
+// A connected TCP socket. Move-only. At most one read and one write may be in
+// progress at a time. Close (or destroy) a socket only when no operation on it is
+// in progress on another thread: to stop a pending read or accept, cancel it
+// (timeout()), which leaves the socket usable. A socket must outlive the tasks
+// that use it; a runtime's shutdown destroys suspended tasks before the sockets
+// they own are closed.
 class WEFT_API tcp_stream {
 public:
     tcp_stream() noexcept = default;

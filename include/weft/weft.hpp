@@ -1,11 +1,16 @@
 // Everything public in weft: include this one header.
 #pragma once
 
+#include <weft/async_generator.hpp>
 #include <weft/config.hpp>
 #include <weft/errors.hpp>
+#include <weft/fs.hpp>
 #include <weft/generator.hpp>
+#include <weft/net.hpp>
 #include <weft/runtime.hpp>
+#include <weft/sleep.hpp>
 #include <weft/spawn.hpp>
 #include <weft/task.hpp>
+#include <weft/timeout.hpp>
 #include <weft/when_all.hpp>
 #include <weft/yield.hpp>

@@ -1,0 +1,69 @@
+// Helpers for the timer, net and fs suites: run a test once per reactor backend,
+// count this process's open file descriptors, and read its CPU time.
+#pragma once
+
+#include <weft/weft.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <dirent.h>
+#include <sys/resource.h>
+
+#include <optional>
+#include <string>
+
+namespace weft_test {
+
+// A config for `backend`, or nullopt (with a WARN saying why) when the kernel
+// refuses io_uring: those tests then report that they skipped, and the epoll
+// run of the same test still counts.
+inline std::optional<weft::config> io_config(const std::string& backend, unsigned workers = 2) {
+    weft::config cfg{.workers = workers, .io_backend = backend};
+    if (backend == "io_uring") {
+        try {
+            weft::runtime probe(weft::config{.workers = 1, .io_backend = "io_uring"});
+        } catch (const weft::io_error& e) {
+            WARN("io_uring unavailable, test skipped for it: " << e.what());
+            return std::nullopt;
+        }
+    }
+    return cfg;
+}
+
+// Entries in /proc/self/fd, not counting the directory handle used to list them.
+inline int open_fds() {
+    DIR* d = opendir("/proc/self/fd");
+    if (d == nullptr) return -1;
+    int n = 0;
+    while (dirent* e = readdir(d))
+        if (e->d_name[0] != '.') ++n;
+    closedir(d);
+    return n - 1;
+}
+
+inline double cpu_seconds() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
+}
+
+// Raises the soft RLIMIT_NOFILE to the hard limit (tests that hold ~2,000 sockets
+// must not depend on the shell's `ulimit -n`).
+inline void raise_fd_limit() {
+    rlimit r{};
+    if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+        r.rlim_cur = r.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &r);
+    }
+}
+
+}  // namespace weft_test
+
+// One run of the enclosing TEST_CASE per backend; `cfg` is the config to use.
+#define WEFT_FOR_EACH_BACKEND(cfg, workers)                                               \
+    const std::string backend_name = GENERATE(as<std::string>{}, "io_uring", "epoll");    \
+    INFO("io_backend = " << backend_name);                                                \
+    const std::optional<weft::config> cfg##_opt = weft_test::io_config(backend_name, workers); \
+    if (!cfg##_opt) return;                                                               \
+    const weft::config& cfg = *cfg##_opt

@@ -1,0 +1,264 @@
+// weft::net on both backends: many concurrent echo clients, cancellation that
+// leaves sockets usable, errors that name the address, and a shutdown with
+// thousands of pending operations that leaves no fd and no frame behind.
+#include "io_support.hpp"
+#include "test_support.hpp"
+
+#include <weft/weft.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+using weft::net::tcp_listener;
+using weft::net::tcp_stream;
+
+namespace {
+
+std::string pattern(std::size_t n, unsigned seed) {
+    std::string s(n, '\0');
+    for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (i * 7 + seed) % 26);
+    return s;
+}
+
+weft::task<void> echo(tcp_stream s) {
+    std::vector<std::byte> buf(16 * 1024);
+    for (;;) {
+        const std::size_t n = co_await s.read(buf);
+        if (n == 0) co_return;
+        co_await s.write_all(std::span<const std::byte>(buf.data(), n));
+    }
+}
+
+weft::task<void> serve(tcp_listener& l, int connections) {
+    std::vector<weft::join_handle<void>> handlers;
+    for (int i = 0; i < connections; ++i) handlers.push_back(weft::spawn(echo(co_await l.accept())));
+    for (auto& h : handlers) co_await h;
+}
+
+weft::task<void> send_then_half_close(tcp_stream& s, const std::string& data) {
+    co_await s.write_all(data);
+    s.shutdown_write();
+}
+
+// Connects, sends `bytes` while reading the echo back, and returns whether what
+// came back equals what went out.
+weft::task<bool> echo_client(std::uint16_t port, std::size_t bytes, unsigned seed) {
+    tcp_stream s = co_await tcp_stream::connect("127.0.0.1", port);
+    s.set_nodelay();
+    const std::string data = pattern(bytes, seed);
+    weft::join_handle<void> sender = weft::spawn(send_then_half_close(s, data));
+    std::string got;
+    std::vector<std::byte> buf(8192);
+    for (;;) {
+        const std::size_t n = co_await s.read(buf);
+        if (n == 0) break;
+        got.append(reinterpret_cast<const char*>(buf.data()), n);
+    }
+    co_await sender;
+    co_return got == data;
+}
+
+weft::task<std::size_t> read_some(tcp_stream& s, std::span<std::byte> buf) { co_return co_await s.read(buf); }
+
+}  // namespace
+
+TEST_CASE("64 concurrent clients each echo 200 KB and get their bytes back") {
+    WEFT_FOR_EACH_BACKEND(cfg, 2);
+    const int clients = 64;
+    weft::runtime rt(cfg);
+    const int matched = rt.block_on([](int n) -> weft::task<int> {
+        tcp_listener l = tcp_listener::bind("127.0.0.1", 0);
+        weft::join_handle<void> server = weft::spawn(serve(l, n));
+        std::vector<weft::task<bool>> cs;
+        for (int i = 0; i < n; ++i) cs.push_back(echo_client(l.local_port(), 200 * 1024, static_cast<unsigned>(i)));
+        const std::vector<bool> ok = co_await weft::when_all(std::move(cs));
+        co_await server;
+        int good = 0;
+        for (bool b : ok) good += b ? 1 : 0;
+        co_return good;
+    }(clients));
+    CHECK(matched == clients);
+}
+
+TEST_CASE("a read cancelled by timeout leaves the socket usable") {
+    WEFT_FOR_EACH_BACKEND(cfg, 2);
+    weft::runtime rt(cfg);
+    struct outcome {
+        bool timed_out = false;
+        std::string after;
+        bool accept_timed_out = false;
+        bool listener_still_accepts = false;
+    };
+    const outcome o = rt.block_on([]() -> weft::task<outcome> {
+        outcome out;
+        tcp_listener l = tcp_listener::bind("127.0.0.1", 0);
+        // An accept cancelled by timeout: the listener stays usable too.
+        out.accept_timed_out = !(co_await weft::timeout(10ms, l.accept())).has_value();
+        weft::join_handle<tcp_stream> accepted = weft::spawn(l.accept());
+        tcp_stream client = co_await tcp_stream::connect("127.0.0.1", l.local_port());
+        tcp_stream server = co_await accepted;
+        out.listener_still_accepts = server.is_open();
+        std::byte buf[64];
+        out.timed_out = !(co_await weft::timeout(20ms, read_some(client, buf))).has_value();
+        co_await server.write_all("still here");
+        std::size_t got = 0;
+        while (got < 10) got += co_await client.read(std::span<std::byte>(buf + got, sizeof buf - got));
+        out.after.assign(reinterpret_cast<const char*>(buf), got);
+        co_return out;
+    }());
+    CHECK(o.accept_timed_out);
+    CHECK(o.listener_still_accepts);
+    CHECK(o.timed_out);
+    CHECK(o.after == "still here");
+}
+
+TEST_CASE("connecting to a closed port fails with an error naming the address") {
+    WEFT_FOR_EACH_BACKEND(cfg, 1);
+    weft::runtime rt(cfg);
+    std::uint16_t port = 0;
+    {
+        tcp_listener l = tcp_listener::bind("127.0.0.1", 0);
+        port = l.local_port();
+    }  // closed: nothing listens there now
+    try {
+        rt.block_on(tcp_stream::connect("127.0.0.1", port));
+        FAIL("connect succeeded");
+    } catch (const weft::io_error& e) {
+        const std::string what = e.what();
+        CHECK(what.find("connect 127.0.0.1:" + std::to_string(port)) != std::string::npos);
+        CHECK(e.code().value() == ECONNREFUSED);
+    }
+}
+
+TEST_CASE("a bad address string is an error that names it") {
+    WEFT_FOR_EACH_BACKEND(cfg, 1);
+    weft::runtime rt(cfg);
+    try {
+        (void)tcp_listener::bind("not-an-address", 0);
+        FAIL("bind accepted a bad address");
+    } catch (const weft::io_error& e) {
+        CHECK(std::string(e.what()).find("\"not-an-address\"") != std::string::npos);
+        CHECK(e.code().value() == EINVAL);
+    }
+    try {
+        rt.block_on(tcp_stream::connect("300.1.2.3", 80));
+        FAIL("connect accepted a bad address");
+    } catch (const weft::io_error& e) {
+        CHECK(std::string(e.what()).find("\"300.1.2.3\"") != std::string::npos);
+    }
+    CHECK_THROWS_WITH(tcp_listener::bind("127.0.0.1", 0, {.backlog = 0}),
+                      Catch::Contains("listen_options.backlog=0"));
+}
+
+TEST_CASE("IPv6 loopback, addresses, reuse_port and half-close") {
+    WEFT_FOR_EACH_BACKEND(cfg, 2);
+    weft::runtime rt(cfg);
+    struct outcome {
+        std::string listener_host, peer_host, text;
+        std::uint16_t port = 0, local_port_seen_by_server = 0, client_local_port = 0;
+        bool second_listener_bound = false;
+    };
+    const outcome o = rt.block_on([]() -> weft::task<outcome> {
+        outcome out;
+        tcp_listener l = tcp_listener::bind("::1", 0, {.reuse_port = true, .backlog = 16});
+        out.port = l.local_port();
+        out.listener_host = l.local_address().host;
+        tcp_listener twin = tcp_listener::bind("::1", out.port, {.reuse_port = true});
+        out.second_listener_bound = twin.is_open();
+        twin.close();
+        weft::join_handle<tcp_stream> accepted = weft::spawn(l.accept());
+        tcp_stream c = co_await tcp_stream::connect("[::1]", out.port);
+        tcp_stream s = co_await accepted;
+        out.peer_host = s.peer_address().host;
+        out.local_port_seen_by_server = s.peer_address().port;
+        out.client_local_port = c.local_address().port;
+        co_await c.write_all("bye");
+        c.shutdown_write();
+        std::byte buf[16];
+        std::size_t got = 0;
+        for (;;) {
+            const std::size_t n = co_await s.read(std::span<std::byte>(buf + got, sizeof buf - got));
+            if (n == 0) break;
+            got += n;
+        }
+        out.text.assign(reinterpret_cast<const char*>(buf), got);
+        co_return out;
+    }());
+    CHECK(o.listener_host == "::1");
+    CHECK(o.peer_host == "::1");
+    CHECK(o.port != 0);
+    CHECK(o.second_listener_bound);
+    CHECK(o.local_port_seen_by_server == o.client_local_port);
+    CHECK(o.text == "bye");
+    CHECK(weft::net::endpoint{"::1", 80}.to_string() == "[::1]:80");
+}
+
+TEST_CASE("operations on a closed socket fail with an error instead of crashing") {
+    WEFT_FOR_EACH_BACKEND(cfg, 1);
+    weft::runtime rt(cfg);
+    tcp_stream s;
+    std::byte buf[4];
+    CHECK_THROWS_AS(rt.block_on(s.read(buf)), weft::io_error);
+    CHECK_THROWS_AS(rt.block_on(s.write_all("x")), weft::io_error);
+    CHECK_THROWS_AS(s.shutdown_write(), weft::io_error);
+    tcp_listener l;
+    CHECK_THROWS_AS(rt.block_on(l.accept()), weft::io_error);
+}
+
+TEST_CASE("shutdown with 1,000 pending reads and sleeps leaves no fd and no frame behind") {
+    WEFT_FOR_EACH_BACKEND(cfg, 2);
+    weft_test::raise_fd_limit();
+    const int fds_before = weft_test::open_fds();
+    const std::int64_t frames_before = weft_test::live_frames();
+    weft_test::lifetime_counts counts;
+    const int pairs = 500;  // two pending reads each
+    {
+        weft::runtime rt(cfg);
+        rt.block_on([](int n, weft_test::lifetime_counts& c) -> weft::task<void> {
+            tcp_listener l = tcp_listener::bind("127.0.0.1", 0);
+            auto reader = [](tcp_stream s, weft_test::lifetime_counts& c) -> weft::task<void> {
+                weft_test::counted guard(c);
+                std::byte buf[64];
+                while (co_await s.read(buf) != 0) {
+                }
+            };
+            auto sleeper = [](weft_test::lifetime_counts& c) -> weft::task<void> {
+                weft_test::counted guard(c);
+                co_await weft::sleep_for(1h);
+            };
+            for (int i = 0; i < n; ++i) {
+                weft::join_handle<tcp_stream> accepted = weft::spawn(l.accept());
+                tcp_stream client = co_await tcp_stream::connect("127.0.0.1", l.local_port());
+                weft::spawn(reader(co_await accepted, c)).detach();
+                weft::spawn(reader(std::move(client), c)).detach();
+                weft::spawn(sleeper(c)).detach();
+                weft::spawn(sleeper(c)).detach();
+            }
+        }(pairs, counts));
+        REQUIRE(weft_test::eventually([&] { return counts.constructed.load() == 4 * pairs; }));
+        std::this_thread::sleep_for(20ms);  // let the reads reach the reactor
+    }
+    CHECK(counts.live() == 0);
+    CHECK(weft_test::live_frames() == frames_before);
+    CHECK(weft_test::open_fds() == fds_before);
+}
+
+TEST_CASE("an idle runtime with a pending accept uses almost no CPU") {
+    WEFT_FOR_EACH_BACKEND(cfg, 2);
+    tcp_listener l = tcp_listener::bind("127.0.0.1", 0);  // outlives the runtime and its accept
+    weft::runtime rt(cfg);
+    weft::join_handle<tcp_stream> pending = rt.spawn(l.accept());
+    std::this_thread::sleep_for(50ms);
+    const double before = weft_test::cpu_seconds();
+    std::this_thread::sleep_for(1s);
+    const double used = weft_test::cpu_seconds() - before;
+    INFO("CPU seconds used over one second: " << used);
+    CHECK(used < 0.25);  // generous: only a polling loop reaches it
+    pending.detach();
+}
