@@ -48,9 +48,10 @@ suite_run() {  # suite_run DIR NAME: one meson test suite; counts its Catch2 tes
     fi
 }
 
-suite() {  # suite DIR: the unit and stress suites of one build
+suite() {  # suite DIR: the unit and stress suites of one build, and the examples
     suite_run "$1" unit
     suite_run "$1" stress
+    step "$1: examples on both backends" meson test -C "$1" --print-errorlogs --no-rebuild --suite examples
 }
 
 # 1. Release build (the configuration users install).

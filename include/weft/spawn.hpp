@@ -15,7 +15,7 @@
 
 namespace weft {
 
-template <class T>
+template <class T = void>
 class join_handle;
 
 namespace detail {
