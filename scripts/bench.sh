@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job: install dependencies, build weft in release mode, and print the
-# fork-join throughput comparison against oneTBB (and sequential code).
+# fork-join throughput comparison against oneTBB (and sequential code), then the
+# TCP echo comparison against a plain epoll loop (weft-echo-bench, defaults).
 # Extra arguments go to weft-compare, e.g. --standard for the public suite's sizes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,5 +9,7 @@ source scripts/deps.sh
 weft_install_deps
 
 [ -d build ] || meson setup build --buildtype=release
-ninja -C build -j"$(nproc)" bench/weft-compare bench/weft-forkjoin
+ninja -C build -j"$(nproc)" bench/weft-compare bench/weft-forkjoin bench/weft-echo-bench
 ./build/bench/weft-compare "$@"
+echo
+./build/bench/weft-echo-bench

@@ -1,0 +1,639 @@
+// weft-echo-bench: TCP request/response throughput of weft::net beside a plain
+// single-threaded epoll echo loop, every server driven by the same epoll client in
+// one process. scripts/bench.sh runs it after the fork-join comparison.
+//   weft-echo-bench [--connections N] [--size BYTES] [--seconds S] [--runs K]
+#include <weft/weft.hpp>
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+// Every server reads into a buffer of this size, so none gets an advantage from it.
+constexpr std::size_t k_read_buffer = 16 * 1024;
+// listen() backlog of the plain loop: weft's listen_options default.
+constexpr int k_backlog = 1024;
+constexpr double k_warmup_seconds = 0.3;
+// A server that answers nothing for this long has failed, not slowed down.
+constexpr auto k_stall_limit = std::chrono::seconds(5);
+
+struct options {
+    int connections = 50;
+    std::size_t size = 64;
+    double seconds = 2.0;
+    int runs = 3;
+};
+
+[[noreturn]] void throw_errno(const std::string& call) {
+    throw std::runtime_error(call + ": " + std::strerror(errno));
+}
+
+class unique_fd {
+public:
+    unique_fd() noexcept = default;
+    explicit unique_fd(int fd) noexcept : fd_(fd) {}
+    unique_fd(unique_fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+    unique_fd& operator=(unique_fd&& o) noexcept {
+        if (this != &o) {
+            reset();
+            fd_ = std::exchange(o.fd_, -1);
+        }
+        return *this;
+    }
+    unique_fd(const unique_fd&) = delete;
+    unique_fd& operator=(const unique_fd&) = delete;
+    ~unique_fd() { reset(); }
+
+    int get() const noexcept { return fd_; }
+    void reset() noexcept {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = -1;
+    }
+
+private:
+    int fd_ = -1;
+};
+
+sockaddr_in loopback(std::uint16_t port) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return a;
+}
+
+void set_nodelay(int fd) {
+    const int one = 1;
+    if (::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0) throw_errno("setsockopt(TCP_NODELAY)");
+}
+
+double cpu_seconds(clockid_t clock) {
+    timespec ts{};
+    if (::clock_gettime(clock, &ts) != 0) throw_errno("clock_gettime");
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+void set_nonblocking(int fd) {
+    const int flags = ::fcntl(fd, F_GETFL);
+    if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) throw_errno("fcntl(O_NONBLOCK)");
+}
+
+void epoll_add(int epfd, int fd, std::uint32_t events, void* tag) {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.ptr = tag;
+    if (::epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) throw_errno("epoll_ctl(ADD)");
+}
+
+void epoll_modify(int epfd, int fd, std::uint32_t events, void* tag) {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.ptr = tag;
+    if (::epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev) != 0) throw_errno("epoll_ctl(MOD)");
+}
+
+// ---------------------------------------------------------------------------
+// The baseline: the echo server a C programmer writes. One thread, level-triggered
+// epoll, one recv per readiness event and the bytes sent straight back; a short
+// send keeps the rest and waits for EPOLLOUT (not reading meanwhile) to finish it.
+class plain_epoll_server {
+public:
+    plain_epoll_server() {
+        listener_ = unique_fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+        if (listener_.get() < 0) throw_errno("socket");
+        const int one = 1;
+        if (::setsockopt(listener_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0)
+            throw_errno("setsockopt(SO_REUSEADDR)");
+        sockaddr_in addr = loopback(0);
+        if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+            throw_errno("bind 127.0.0.1:0");
+        if (::listen(listener_.get(), k_backlog) != 0) throw_errno("listen");
+        socklen_t len = sizeof addr;
+        if (::getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+            throw_errno("getsockname");
+        port_ = ntohs(addr.sin_port);
+        epoll_ = unique_fd(::epoll_create1(EPOLL_CLOEXEC));
+        if (epoll_.get() < 0) throw_errno("epoll_create1");
+        stop_ = unique_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+        if (stop_.get() < 0) throw_errno("eventfd");
+        epoll_add(epoll_.get(), listener_.get(), EPOLLIN, &listener_);
+        epoll_add(epoll_.get(), stop_.get(), EPOLLIN, &stop_);
+        thread_ = std::thread([this] {
+            ::pthread_setname_np(::pthread_self(), "plain-epoll");  // for perf and top
+            run();
+        });
+    }
+    plain_epoll_server(const plain_epoll_server&) = delete;
+    plain_epoll_server& operator=(const plain_epoll_server&) = delete;
+
+    // Stops the loop, which closes every connection; the fds close after it.
+    ~plain_epoll_server() {
+        [[maybe_unused]] const int r = ::eventfd_write(stop_.get(), 1);
+        thread_.join();
+    }
+
+    std::uint16_t port() const noexcept { return port_; }
+
+private:
+    struct connection {
+        unique_fd fd;
+        std::size_t index = 0;  // in conns_
+        // Bytes [pending_begin, pending_end) of buf are still to be sent.
+        std::size_t pending_begin = 0;
+        std::size_t pending_end = 0;
+        std::array<char, k_read_buffer> buf;
+    };
+
+    void run() {
+        try {
+            std::array<epoll_event, 256> events;
+            for (;;) {
+                const int n = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), -1);
+                if (n < 0) {
+                    if (errno == EINTR) continue;
+                    throw_errno("epoll_wait");
+                }
+                for (int i = 0; i < n; ++i) {
+                    void* tag = events[static_cast<std::size_t>(i)].data.ptr;
+                    if (tag == &stop_) {
+                        conns_.clear();
+                        return;
+                    }
+                    if (tag == &listener_)
+                        accept_all();
+                    else
+                        on_ready(*static_cast<connection*>(tag));
+                }
+            }
+        } catch (const std::exception& e) {
+            // The client then sees its connections close and reports the failure.
+            std::fprintf(stderr, "weft-echo-bench: plain epoll server: %s\n", e.what());
+            conns_.clear();
+        }
+    }
+
+    void accept_all() {
+        for (;;) {
+            const int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd < 0) {
+                if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+                if (errno == EINTR || errno == ECONNABORTED) continue;
+                throw_errno("accept4");
+            }
+            auto c = std::make_unique<connection>();
+            c->fd = unique_fd(fd);
+            c->index = conns_.size();
+            set_nodelay(fd);
+            epoll_add(epoll_.get(), fd, EPOLLIN, c.get());
+            conns_.push_back(std::move(c));
+        }
+    }
+
+    void on_ready(connection& c) {
+        if (c.pending_begin != c.pending_end) {  // EPOLLOUT after a short send
+            if (!flush(c)) return close_connection(c);
+            if (c.pending_begin == c.pending_end) epoll_modify(epoll_.get(), c.fd.get(), EPOLLIN, &c);
+            return;
+        }
+        const ssize_t n = ::recv(c.fd.get(), c.buf.data(), c.buf.size(), 0);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+        if (n <= 0) return close_connection(c);  // end of stream, or reset
+        c.pending_begin = 0;
+        c.pending_end = static_cast<std::size_t>(n);
+        if (!flush(c)) return close_connection(c);
+        if (c.pending_begin != c.pending_end) epoll_modify(epoll_.get(), c.fd.get(), EPOLLOUT, &c);
+    }
+
+    // Sends what is pending until done or EAGAIN; false when the connection failed.
+    static bool flush(connection& c) {
+        while (c.pending_begin != c.pending_end) {
+            const ssize_t n =
+                ::send(c.fd.get(), c.buf.data() + c.pending_begin, c.pending_end - c.pending_begin, MSG_NOSIGNAL);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                return errno == EAGAIN || errno == EWOULDBLOCK;
+            }
+            c.pending_begin += static_cast<std::size_t>(n);
+        }
+        c.pending_begin = c.pending_end = 0;
+        return true;
+    }
+
+    // Closing the fd takes it out of the epoll set; at most one event per fd comes
+    // in a batch, so no later event of this batch names the freed connection.
+    void close_connection(connection& c) {
+        const std::size_t i = c.index;
+        std::swap(conns_[i], conns_.back());
+        conns_[i]->index = i;
+        conns_.pop_back();
+    }
+
+    unique_fd listener_;
+    unique_fd epoll_;
+    unique_fd stop_;
+    std::uint16_t port_ = 0;
+    std::vector<std::unique_ptr<connection>> conns_;  // the loop's thread only
+    std::thread thread_;
+};
+
+// ---------------------------------------------------------------------------
+// weft: an accept loop that spawns one task per connection.
+weft::task<void> echo(weft::net::tcp_stream s) {
+    std::vector<std::byte> buf(k_read_buffer);
+    try {
+        s.set_nodelay();
+        for (;;) {
+            const std::size_t n = co_await s.read(buf);
+            if (n == 0) break;
+            co_await s.write_all(std::span<const std::byte>(buf.data(), n));
+        }
+    } catch (const weft::io_error&) {
+        // The client resets connections that still have a reply in flight when it
+        // stops: that ends the connection too.
+    }
+}
+
+weft::task<void> accept_loop(weft::net::tcp_listener& listener) {
+    try {
+        for (;;) weft::spawn(echo(co_await listener.accept())).detach();
+    } catch (const std::exception& e) {
+        // The client then stalls and reports the failure.
+        std::fprintf(stderr, "weft-echo-bench: weft accept loop: %s\n", e.what());
+    }
+}
+
+// Stopped by destruction: the client has closed its connections by then, and the
+// runtime destroys the accept loop (and any echo task still suspended) with it.
+class weft_server {
+public:
+    explicit weft_server(const weft::config& cfg)
+        : listener_(weft::net::tcp_listener::bind("127.0.0.1", 0)), rt_(cfg) {
+        rt_.spawn(accept_loop(listener_)).detach();
+    }
+
+    std::uint16_t port() const { return listener_.local_port(); }
+
+private:
+    // Declared before rt_ so that it outlives the runtime, which destroys the
+    // accept loop suspended on it (net.hpp: a socket outlives its tasks).
+    weft::net::tcp_listener listener_;
+    weft::runtime rt_;
+};
+
+// ---------------------------------------------------------------------------
+// The client, the same for every server: one thread, level-triggered epoll,
+// `connections` sockets each doing strict ping-pong: send `size` bytes, read until
+// `size` bytes came back, check they are the ones sent, repeat.
+class echo_client {
+public:
+    struct result {
+        std::uint64_t round_trips = 0;
+        double seconds = 0;
+        // CPU time of every thread but the client's over the measured interval,
+        // kernel time included: what the server spent.
+        double server_cpu_seconds = 0;
+        double per_second() const { return static_cast<double>(round_trips) / seconds; }
+        double server_cpu_us_per_request() const {
+            return server_cpu_seconds * 1e6 / static_cast<double>(round_trips);
+        }
+    };
+
+    echo_client(std::uint16_t port, const options& opt) : size_(opt.size), seconds_(opt.seconds) {
+        epoll_ = unique_fd(::epoll_create1(EPOLL_CLOEXEC));
+        if (epoll_.get() < 0) throw_errno("epoll_create1");
+        const sockaddr_in addr = loopback(port);
+        conns_.resize(static_cast<std::size_t>(opt.connections));
+        for (std::size_t i = 0; i < conns_.size(); ++i) {
+            connection& c = conns_[i];
+            c.index = static_cast<unsigned>(i);
+            c.fd = unique_fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+            if (c.fd.get() < 0) throw_errno("socket");
+            // Blocking connect: the kernel finishes the handshake from the backlog,
+            // whenever the server gets to accept().
+            if (::connect(c.fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0)
+                throw_errno("connect 127.0.0.1:" + std::to_string(port));
+            set_nodelay(c.fd.get());
+            set_nonblocking(c.fd.get());
+            c.sent.resize(size_);
+            c.got.resize(size_);
+            epoll_add(epoll_.get(), c.fd.get(), EPOLLIN, &c);
+        }
+    }
+
+    // Warms up, then counts round trips over the measured interval.
+    result run() {
+        for (connection& c : conns_) start_request(c);
+        std::array<epoll_event, 256> events;
+        std::uint64_t total = 0;
+        std::uint64_t at_start = 0;
+        const auto begin = clock_type::now();
+        const auto warm_end = begin + std::chrono::duration_cast<clock_type::duration>(
+                                          std::chrono::duration<double>(k_warmup_seconds));
+        std::optional<clock_type::time_point> measure_start;
+        double process_cpu_start = 0;
+        double client_cpu_start = 0;
+        auto last_progress = begin;
+        for (;;) {
+            const int n = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), 50);
+            if (n < 0 && errno != EINTR) throw_errno("epoll_wait (client)");
+            const std::uint64_t before = total;
+            for (int i = 0; i < n; ++i) {
+                const epoll_event& ev = events[static_cast<std::size_t>(i)];
+                connection& c = *static_cast<connection*>(ev.data.ptr);
+                if ((ev.events & EPOLLOUT) && c.sent_bytes < size_) send_more(c);
+                if ((ev.events & (EPOLLIN | EPOLLERR | EPOLLHUP)) && receive(c)) ++total;
+            }
+            const auto now = clock_type::now();
+            if (total != before) last_progress = now;
+            if (now - last_progress > k_stall_limit)
+                throw std::runtime_error("the server sent nothing for 5 s");
+            if (!measure_start) {
+                if (now >= warm_end) {
+                    measure_start = now;
+                    at_start = total;
+                    process_cpu_start = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
+                    client_cpu_start = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
+                }
+            } else if (std::chrono::duration<double>(now - *measure_start).count() >= seconds_) {
+                if (total == at_start)
+                    throw std::runtime_error("no round trip finished in the measured interval: "
+                                             "use fewer --size bytes or more --seconds");
+                const double process_cpu = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - process_cpu_start;
+                const double client_cpu = cpu_seconds(CLOCK_THREAD_CPUTIME_ID) - client_cpu_start;
+                return {total - at_start, std::chrono::duration<double>(now - *measure_start).count(),
+                        process_cpu - client_cpu};
+            }
+        }
+    }
+
+private:
+    struct connection {
+        unique_fd fd;
+        unsigned index = 0;
+        std::uint64_t round = 0;  // round trips completed
+        std::vector<unsigned char> sent, got;
+        std::size_t sent_bytes = 0;
+        std::size_t got_bytes = 0;
+        bool watching_writes = false;
+    };
+
+    void start_request(connection& c) {
+        // Every round's bytes differ from the last one's (7 is odd, so the salt
+        // cycles through all 256 values): a stale or misrouted reply fails the check.
+        const auto salt = static_cast<unsigned char>(c.index * 31u + c.round * 7u);
+        for (std::size_t i = 0; i < size_; ++i) c.sent[i] = static_cast<unsigned char>(salt + i * 13u);
+        c.sent_bytes = 0;
+        c.got_bytes = 0;
+        send_more(c);
+    }
+
+    void send_more(connection& c) {
+        while (c.sent_bytes < size_) {
+            const ssize_t n = ::send(c.fd.get(), c.sent.data() + c.sent_bytes, size_ - c.sent_bytes, MSG_NOSIGNAL);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+                throw_errno("send (client connection " + std::to_string(c.index) + ")");
+            }
+            c.sent_bytes += static_cast<std::size_t>(n);
+        }
+        // Reads stay on while a large request is half sent: the server may be
+        // blocked writing its echo back to us.
+        const bool short_send = c.sent_bytes < size_;
+        if (short_send != c.watching_writes) {
+            epoll_modify(epoll_.get(), c.fd.get(), short_send ? EPOLLIN | EPOLLOUT : EPOLLIN, &c);
+            c.watching_writes = short_send;
+        }
+    }
+
+    // True when this read completed a round trip (and started the next).
+    bool receive(connection& c) {
+        const ssize_t n = ::recv(c.fd.get(), c.got.data() + c.got_bytes, size_ - c.got_bytes, 0);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return false;
+            throw_errno("recv (client connection " + std::to_string(c.index) + ")");
+        }
+        if (n == 0)
+            throw std::runtime_error("client connection " + std::to_string(c.index) +
+                                     ": the server closed it");
+        c.got_bytes += static_cast<std::size_t>(n);
+        if (c.got_bytes < size_) return false;
+        if (std::memcmp(c.sent.data(), c.got.data(), size_) != 0) {
+            const auto diff = std::mismatch(c.sent.begin(), c.sent.end(), c.got.begin());
+            throw std::runtime_error("client connection " + std::to_string(c.index) + ", round trip " +
+                                     std::to_string(c.round) + ": echoed byte " +
+                                     std::to_string(diff.first - c.sent.begin()) + " is " +
+                                     std::to_string(*diff.second) + ", sent " + std::to_string(*diff.first));
+        }
+        ++c.round;
+        start_request(c);
+        return true;
+    }
+
+    const std::size_t size_;
+    const double seconds_;
+    unique_fd epoll_;
+    std::vector<connection> conns_;  // never resized after the constructor: epoll holds pointers
+};
+
+// ---------------------------------------------------------------------------
+struct server_kind {
+    const char* name;
+    unsigned workers;
+    const char* backend;
+};
+
+const server_kind k_servers[] = {
+    {"plain epoll", 1, "epoll"}, {"weft", 1, "io_uring"}, {"weft", 1, "epoll"},
+    {"weft", 2, "io_uring"},     {"weft", 2, "epoll"},
+};
+
+bool is_plain(const server_kind& k) { return std::strcmp(k.name, "plain epoll") == 0; }
+
+// Starts the server, drives it with a fresh client, stops it.
+echo_client::result measure_once(const server_kind& k, const options& opt) {
+    if (is_plain(k)) {
+        plain_epoll_server server;
+        echo_client client(server.port(), opt);  // closes its sockets before the server stops
+        return client.run();
+    }
+    weft_server server(weft::config{.workers = k.workers, .io_backend = k.backend});
+    echo_client client(server.port(), opt);
+    return client.run();
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
+
+// The kernel refuses io_uring in some containers (EPERM) and old kernels (ENOSYS).
+std::optional<std::string> io_uring_refusal() {
+    try {
+        weft::runtime probe(weft::config{.workers = 1, .io_backend = "io_uring"});
+        return std::nullopt;
+    } catch (const weft::io_error& e) {
+        return std::string(e.what());
+    }
+}
+
+// Sockets: the client's and the server's end of each connection, plus a few.
+void raise_fd_limit(int connections) {
+    const rlim_t need = 2 * static_cast<rlim_t>(connections) + 64;
+    rlimit r{};
+    if (::getrlimit(RLIMIT_NOFILE, &r) != 0) throw_errno("getrlimit(RLIMIT_NOFILE)");
+    if (r.rlim_cur >= need) return;
+    if (r.rlim_max != RLIM_INFINITY && r.rlim_max < need)
+        throw std::runtime_error("--connections " + std::to_string(connections) + " needs " + std::to_string(need) +
+                                 " file descriptors; RLIMIT_NOFILE allows " + std::to_string(r.rlim_max));
+    r.rlim_cur = need;
+    if (::setrlimit(RLIMIT_NOFILE, &r) != 0) throw_errno("setrlimit(RLIMIT_NOFILE)");
+}
+
+constexpr const char* k_usage =
+    "usage: weft-echo-bench [--connections N] [--size BYTES] [--seconds S] [--runs K]\n"
+    "  --connections N  client connections, each in strict request/response (1..10000, default 50)\n"
+    "  --size BYTES     bytes per request and per reply (1..16777216, default 64)\n"
+    "  --seconds S      measured seconds per server and run, after a 0.3 s warm-up (0.1..3600, default 2)\n"
+    "  --runs K         runs per server; the table shows the median (1..100, default 3)\n"
+    "Exit status: 0 done, 1 a server or the client failed (or an echo differed), 2 bad arguments.\n";
+
+int bad_argument(const std::string& why) {
+    std::fprintf(stderr, "weft-echo-bench: %s (see --help)\n", why.c_str());
+    return 2;
+}
+
+bool parse_integer(const char* text, long long lo, long long hi, long long& out) {
+    errno = 0;
+    char* end = nullptr;
+    const long long v = std::strtoll(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || v < lo || v > hi) return false;
+    out = v;
+    return true;
+}
+
+bool parse_seconds(const char* text, double& out) {
+    errno = 0;
+    char* end = nullptr;
+    const double v = std::strtod(text, &end);
+    if (errno != 0 || end == text || *end != '\0' || !(v >= 0.1 && v <= 3600)) return false;
+    out = v;
+    return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    options opt;
+    for (int i = 1; i < argc; ++i) {
+        const std::string flag = argv[i];
+        if (flag == "--help" || flag == "-h") {
+            std::fputs(k_usage, stdout);
+            return 0;
+        }
+        const bool known = flag == "--connections" || flag == "--size" || flag == "--seconds" || flag == "--runs";
+        if (!known) return bad_argument("unknown argument \"" + flag + "\"");
+        if (i + 1 >= argc) return bad_argument(flag + ": missing value");
+        const char* value = argv[++i];
+        long long v = 0;
+        if (flag == "--connections") {
+            if (!parse_integer(value, 1, 10000, v))
+                return bad_argument(flag + " \"" + value + "\": expected an integer in 1..10000");
+            opt.connections = static_cast<int>(v);
+        } else if (flag == "--size") {
+            if (!parse_integer(value, 1, 16 * 1024 * 1024, v))
+                return bad_argument(flag + " \"" + value + "\": expected an integer in 1..16777216");
+            opt.size = static_cast<std::size_t>(v);
+        } else if (flag == "--seconds") {
+            if (!parse_seconds(value, opt.seconds))
+                return bad_argument(flag + " \"" + value + "\": expected a number of seconds in 0.1..3600");
+        } else {
+            if (!parse_integer(value, 1, 100, v))
+                return bad_argument(flag + " \"" + value + "\": expected an integer in 1..100");
+            opt.runs = static_cast<int>(v);
+        }
+    }
+
+    try {
+        raise_fd_limit(opt.connections);
+        const std::optional<std::string> no_uring = io_uring_refusal();
+        if (no_uring)
+            std::printf("io_uring is unavailable (%s): its rows are skipped\n", no_uring->c_str());
+
+        std::vector<const server_kind*> servers;
+        for (const server_kind& k : k_servers)
+            if (!(no_uring && std::strcmp(k.backend, "io_uring") == 0)) servers.push_back(&k);
+
+        std::printf("weft TCP echo: %d connections, %zu-byte messages, median of %d run%s of %.1f s "
+                    "(after %.1f s warm-up), 127.0.0.1\n\n",
+                    opt.connections, opt.size, opt.runs, opt.runs == 1 ? "" : "s", opt.seconds, k_warmup_seconds);
+        std::fflush(stdout);
+
+        // Runs interleave the servers, so a slow phase of the machine hits them all.
+        std::vector<std::vector<double>> rates(servers.size());
+        std::vector<std::vector<double>> cpu(servers.size());
+        for (int run = 1; run <= opt.runs; ++run) {
+            for (std::size_t s = 0; s < servers.size(); ++s) {
+                const server_kind& k = *servers[s];
+                std::fprintf(stderr, "run %d/%d: %-11s %u worker%s %-8s ... ", run, opt.runs, k.name, k.workers,
+                             k.workers == 1 ? " " : "s", k.backend);
+                std::fflush(stderr);
+                const echo_client::result r = measure_once(k, opt);
+                rates[s].push_back(r.per_second());
+                cpu[s].push_back(r.server_cpu_us_per_request());
+                std::fprintf(stderr, "%.0f requests/s, server CPU %.2f us/request\n", rates[s].back(),
+                             cpu[s].back());
+            }
+        }
+
+        const double baseline = median(rates[0]);  // servers[0] is the plain loop
+        std::printf("%-12s %7s  %-8s %12s  %14s  %18s\n", "server", "workers", "backend", "requests/s",
+                    "vs plain epoll", "server CPU us/req");
+        for (std::size_t s = 0; s < servers.size(); ++s) {
+            const double r = median(rates[s]);
+            std::printf("%-12s %7u  %-8s %12.0f  %14.2f  %18.2f\n", servers[s]->name, servers[s]->workers,
+                        servers[s]->backend, r, r / baseline, median(cpu[s]));
+        }
+        const unsigned hw = std::thread::hardware_concurrency();
+        std::printf("\nvs plain epoll: median requests/s over the plain epoll loop's median in this run "
+                    "(above 1.00: faster).\n"
+                    "server CPU: CPU time of every thread but the client's (kernel included) per request, "
+                    "median.\n"
+                    "This machine has %u hardware threads and the client's thread keeps one of them busy",
+                    hw);
+        if (hw < 3)
+            std::printf(": the servers get the rest, and weft at 2 workers shares cores with the client.\n");
+        else
+            std::printf(".\n");
+        return 0;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "\nweft-echo-bench: %s\n", e.what());
+        return 1;
+    }
+}
