@@ -1,5 +1,5 @@
 // Helpers for the timer, net and fs suites: run a test once per reactor backend,
-// count this process's open file descriptors, and read its CPU time.
+// count this process's open file descriptors, and raise their limit.
 #pragma once
 
 #include <weft/weft.hpp>
@@ -39,13 +39,6 @@ inline int open_fds() {
         if (e->d_name[0] != '.') ++n;
     closedir(d);
     return n - 1;
-}
-
-inline double cpu_seconds() {
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
 }
 
 // Raises the soft RLIMIT_NOFILE to the hard limit (tests that hold ~2,000 sockets

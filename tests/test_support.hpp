@@ -20,6 +20,8 @@
 #include <thread>
 #include <utility>
 
+#include <sys/resource.h>
+
 namespace weft_test {
 
 // Catch2 v2 assertions are not thread-safe: tasks and helper threads record what
@@ -100,6 +102,21 @@ inline unsigned stress_scale() {
 template <class N>
 N scaled(N n) {
     return std::max<N>(N{1}, static_cast<N>(n / static_cast<N>(stress_scale())));
+}
+
+// CPU seconds (user + system) this process used over one second of wall time,
+// for "an idle runtime sleeps" tests: spinning or polling workers would use a
+// good part of a second per worker, parked ones almost nothing.
+inline double cpu_seconds_over_one_second() {
+    auto cpu_now = [] {
+        rusage u{};
+        getrusage(RUSAGE_SELF, &u);
+        return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+               static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
+    };
+    const double before = cpu_now();
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    return cpu_now() - before;
 }
 
 // Polls `done` until it is true or `limit` passes; false means it timed out. The

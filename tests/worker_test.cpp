@@ -8,7 +8,6 @@
 #include <catch2/catch.hpp>
 
 #include <sched.h>
-#include <sys/resource.h>
 
 #include <atomic>
 #include <chrono>
@@ -47,13 +46,6 @@ weft::task<void> flood(std::shared_ptr<std::atomic<bool>> stop, std::shared_ptr<
     co_return;
 }
 
-double process_cpu_seconds() {
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
-}
-
 }  // namespace
 
 TEST_CASE("a task woken through the LIFO slot resumes on the same worker") {
@@ -88,9 +80,7 @@ TEST_CASE("an idle runtime uses almost no CPU") {
     weft::runtime rt(weft_test::make_config(2));
     rt.block_on([]() -> weft::task<void> { co_return; }());
     REQUIRE(weft_test::eventually([&] { return weft::detail::parked_workers(rt) == rt.workers(); }));
-    const double before = process_cpu_seconds();
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-    const double used = process_cpu_seconds() - before;
+    const double used = weft_test::cpu_seconds_over_one_second();
     INFO("CPU seconds used by an idle runtime over one second: " << used);
     // Two spinning workers would use ~2 s; parked ones use ~0. Generous bound.
     CHECK(used < 0.25);

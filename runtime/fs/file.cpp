@@ -37,6 +37,12 @@ std::size_t size_hint(int fd) {
     return 0;
 }
 
+// How much to read next: the rest of the file when its size is known (so one
+// read takes it all), plus one byte to see end of file; at least k_min_chunk.
+std::size_t next_chunk(std::size_t hint, std::size_t used) {
+    return std::max(k_min_chunk, hint + 1 - std::min(hint, used));
+}
+
 task<int> ring_open(const std::string& path, int flags, unsigned mode) {
     io_op op;
     op.kind_ = op_kind::openat;
@@ -64,7 +70,7 @@ std::string read_blocking(const std::string& path) {
     std::size_t used = 0;
     const std::size_t hint = size_hint(fd);
     for (;;) {
-        const std::size_t chunk = std::max(k_min_chunk, hint + 1 - std::min(hint, used));
+        const std::size_t chunk = next_chunk(hint, used);
         out.resize(used + chunk);
         const ssize_t n = ::read(fd, out.data() + used, chunk);
         if (n < 0) {
@@ -109,8 +115,7 @@ task<std::string> read_file(std::string path) {
     std::size_t used = 0;
     const std::size_t hint = size_hint(fd);
     for (;;) {
-        // One read for the whole file when its size is known, plus one to see EOF.
-        const std::size_t chunk = std::max(k_min_chunk, hint + 1 - std::min(hint, used));
+        const std::size_t chunk = next_chunk(hint, used);
         out.resize(used + chunk);
         const int n = co_await ring_rw(op_kind::read, fd, out.data() + used, chunk);
         if (n < 0) {

@@ -80,6 +80,16 @@ void throw_if_closed(const detail::socket_handle& h, const char* call) {
     if (h.fd < 0) throw io_error(EBADF, std::string(call) + ": the socket is closed");
 }
 
+// getsockname/getpeername of an open socket, as an endpoint.
+endpoint address_of(const detail::socket_handle& h, bool peer, const char* call) {
+    throw_if_closed(h, call);
+    detail::sock_address a;
+    a.length = sizeof a.storage;
+    const int r = peer ? ::getpeername(h.fd, a.get(), &a.length) : ::getsockname(h.fd, a.get(), &a.length);
+    if (r != 0) throw io_error(errno, std::string(peer ? "getpeername" : "getsockname") + " fd " + std::to_string(h.fd));
+    return detail::to_endpoint(a);
+}
+
 int new_socket(int family, const std::string& where, const char* call) {
     const int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) throw io_error(errno, std::string(call) + " " + where);
@@ -230,23 +240,9 @@ void tcp_stream::set_nodelay(bool on) {
         throw io_error(errno, "setsockopt(TCP_NODELAY) " + describe());
 }
 
-endpoint tcp_stream::peer_address() const {
-    throw_if_closed(handle_, "peer_address");
-    detail::sock_address a;
-    a.length = sizeof a.storage;
-    if (::getpeername(handle_.fd, a.get(), &a.length) != 0)
-        throw io_error(errno, "getpeername fd " + std::to_string(handle_.fd));
-    return detail::to_endpoint(a);
-}
+endpoint tcp_stream::peer_address() const { return address_of(handle_, true, "peer_address"); }
 
-endpoint tcp_stream::local_address() const {
-    throw_if_closed(handle_, "local_address");
-    detail::sock_address a;
-    a.length = sizeof a.storage;
-    if (::getsockname(handle_.fd, a.get(), &a.length) != 0)
-        throw io_error(errno, "getsockname fd " + std::to_string(handle_.fd));
-    return detail::to_endpoint(a);
-}
+endpoint tcp_stream::local_address() const { return address_of(handle_, false, "local_address"); }
 
 tcp_listener tcp_listener::bind(std::string host, std::uint16_t port, listen_options opts) {
     const std::string where = detail::show(host, port);
@@ -293,13 +289,6 @@ task<tcp_stream> tcp_listener::accept() {
 
 std::uint16_t tcp_listener::local_port() const { return local_address().port; }
 
-endpoint tcp_listener::local_address() const {
-    throw_if_closed(handle_, "local_address");
-    detail::sock_address a;
-    a.length = sizeof a.storage;
-    if (::getsockname(handle_.fd, a.get(), &a.length) != 0)
-        throw io_error(errno, "getsockname fd " + std::to_string(handle_.fd));
-    return detail::to_endpoint(a);
-}
+endpoint tcp_listener::local_address() const { return address_of(handle_, false, "local_address"); }
 
 }  // namespace weft::net
