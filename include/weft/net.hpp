@@ -40,8 +40,9 @@ namespace detail {
 struct socket_handle {
     int fd = -1;
     std::atomic<void*> poll_state{nullptr};
-    // Operations awaiting this socket; close() shuts the socket down first when
-    // there are any, so that io_uring operations holding it complete.
+    // io_uring operations awaiting this socket (epoll waits are woken by
+    // close_waiters instead); close() shuts the socket down first when there are
+    // any, so that the operations holding it complete.
     std::atomic<std::uint32_t> pending{0};
 
     socket_handle() noexcept = default;

@@ -106,11 +106,16 @@ void epoll_reactor::dispatch(fd_waiters& w, std::uint32_t events) {
         std::lock_guard lock(w.mutex_);
         const bool readable = events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP);
         const bool writable = events & (EPOLLOUT | EPOLLERR | EPOLLHUP);
+        if (events & (EPOLLRDHUP | EPOLLERR | EPOLLHUP))
+            // relaxed: published by the release bump of seq_[0] just below.
+            w.hung_up_.store(true, std::memory_order_relaxed);
         for (int d = 0; d < 2; ++d) {
             if (!(d == 0 ? readable : writable)) continue;
-            // relaxed: written under mutex_, compared under mutex_ by park_waiter();
-            // the lock orders them.
-            w.seq_[d].fetch_add(1, std::memory_order_relaxed);
+            // release: pairs with seq_of()'s acquire load; a reader that sees this
+            // count also sees hung_up_ (so the short-read memo never skips the recv
+            // that would report the end of stream). park_waiter() compares under
+            // mutex_, which orders it on its own.
+            w.seq_[d].fetch_add(1, std::memory_order_release);
             if (readiness_waiter* r = w.waiter_[d]) {
                 w.waiter_[d] = nullptr;
                 r->parked_ = false;

@@ -54,7 +54,18 @@ struct readiness_waiter : cancellable {
 // mutex_), so an edge that fired between the EAGAIN and the park is not lost.
 struct fd_waiters {
     std::mutex mutex_;
+    // Written by the home worker's dispatch() (under mutex_); read by any task
+    // (seq_of, acquire) and by park_waiter() (under mutex_).
     std::atomic<std::uint32_t> seq_[2] = {0, 0};
+    // Set once by dispatch() when the peer hung up or the socket failed (RDHUP,
+    // HUP, ERR), before the seq_ bump that announces it; never cleared. Read by
+    // the reader after its acquire load of seq_[0].
+    std::atomic<bool> hung_up_{false};
+    // The short-read memo (tcp_stream::read): k_drained | seq_[0] as read before a
+    // recv that returned less than asked, i.e. that emptied the receive queue; 0
+    // when there is none. Only the one reader of the socket touches it.
+    static constexpr std::uint64_t k_drained = std::uint64_t{1} << 32;
+    std::atomic<std::uint64_t> drained_at_{0};
     readiness_waiter* waiter_[2] = {nullptr, nullptr};
     bool closed_ = false;
     int fd_;

@@ -36,7 +36,11 @@ void worker::run() {
     tls_worker = this;
     while (!sched().stopping()) {
         std::uintptr_t item = next_task();
-        if (item == 0) item = poll_reactor();
+        // Out of work: look at the reactor before stealing, for locality. Alone,
+        // park() polls it anyway: a non-blocking poll first was one extra, mostly
+        // empty epoll_wait per batch (weft-echo-bench, 1 worker: 6279 calls for
+        // 18312 requests, against 3824 for 17468 in the plain epoll loop).
+        if (item == 0 && num_workers_ > 1) item = poll_reactor();
         if (item == 0) item = search();
         if (item != 0) {
             run_item(item);
@@ -75,7 +79,10 @@ std::uintptr_t worker::poll_reactor() {
 std::uintptr_t worker::search() {
     if (!searching_) searching_ = sched().idle_state().transition_to_searching();
     if (!searching_) return 0;  // INV-3: enough workers search already
-    const unsigned rounds = sched().settings().spin_rounds + 1;
+    // Alone, there is nobody to steal from: one look at the injector, then park
+    // (which polls the reactor). Spinning here cost a 1-worker echo server 1.2% of
+    // its CPU (perf, weft-echo-bench).
+    const unsigned rounds = num_workers_ > 1 ? sched().settings().spin_rounds + 1 : 1;
     for (unsigned round = 0; round < rounds; ++round) {
         std::uintptr_t item = steal_from_siblings();
         if (item == 0) item = sched().inject_queue().pop();
@@ -120,11 +127,18 @@ void worker::park() {
             searching_ = true;
             return;
         }
+        in_reactor_park_ = true;
         io_->park(word);
+        in_reactor_park_ = false;
         // Timers or I/O made tasks runnable here (INV-2 holds again once we are
         // unparked: we run them ourselves).
         if (lifo_slot_ != 0 || !queue_.looks_empty()) {
             searching_ = !state.cancel_park(index_);
+            // More than the LIFO slot's one: a sibling may steal the rest. One
+            // notify for the whole batch, now that we are no longer a sleeper it
+            // could pick (measured: 0.44 wasted eventfd writes per request on a
+            // 1-worker io_uring echo server when each completion notified).
+            if (!queue_.looks_empty()) notify_local_work(*this);
             return;
         }
     }
@@ -140,7 +154,8 @@ void worker::run_item(std::uintptr_t item) {
 void worker::schedule_woken(std::coroutine_handle<> h) {
     if (lifo_slot_ != 0) {
         push_local(*this, lifo_slot_);
-        notify_local_work(*this);
+        // Inside park() we are still a sleeper: park() notifies once it is not.
+        if (!in_reactor_park_) notify_local_work(*this);
     }
     lifo_slot_ = as_item(h);
 }

@@ -55,6 +55,9 @@ private:
     std::uint32_t ticks_ = 0;
     std::uint32_t rng_;
     bool searching_ = false;
+    // True while park() is inside the reactor: tasks it wakes then are ours to
+    // run, so schedule_woken() must not count us as a sleeper to notify.
+    bool in_reactor_park_ = false;
 };
 
 }  // namespace weft::detail
