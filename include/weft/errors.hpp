@@ -32,11 +32,19 @@ public:
     explicit usage_error(const std::string& what) : std::logic_error(what) {}
 };
 
-// Raised at the await point of a task that was cancelled (by timeout(), or by
-// whoever cancelled it), when it awaits a timer or an I/O operation.
+// Raised at the await point of a task that was cancelled (by timeout(), when_any,
+// a task_group or join_handle::cancel()), when it awaits a timer, an I/O
+// operation, a sync primitive or yield().
 class WEFT_API cancelled : public std::exception {
 public:
     const char* what() const noexcept override { return "weft::cancelled: the task was cancelled"; }
+};
+
+// channel::send on a closed channel (including a send that was waiting for room
+// when the channel was closed: its value was not delivered).
+class WEFT_API channel_closed : public std::logic_error {
+public:
+    channel_closed() : std::logic_error("weft::channel_closed: send on a closed channel") {}
 };
 
 // A system call failed; what() names the call and the address or path.

@@ -62,8 +62,11 @@ inline std::coroutine_handle<> spawned_done(promise_base& p) noexcept {
 template <class T>
 std::coroutine_handle<task_promise<T>> prepare_spawn(task<T>& t, std::uint64_t runtime_id) {
     task<T>::check_awaitable(t.handle());
+    auto* root = new cancel_scope(nullptr);  // before release(): t still owns the frame if this throws
     auto h = t.release();
     promise_base& p = h.promise();
+    p.owned_scope_ = root;
+    p.scope_ = root;
     p.on_done_ = &spawned_done;
     p.join_ = h.address();
     p.runtime_id_ = runtime_id;
@@ -95,6 +98,15 @@ public:
     bool done() const noexcept {
         // acquire: pairs with spawned_done()'s release.
         return h_ && h_.promise().spawn_state_.load(std::memory_order_acquire) == detail::k_done;
+    }
+
+    // Cancels the task (asyncio's Task.cancel): it stops with weft::cancelled at
+    // its next timer, I/O, sync or yield() await (the operation is cancelled in
+    // the reactor), and awaiting the handle then rethrows weft::cancelled unless
+    // the task caught it. Tasks it awaits or forks are cancelled with it; tasks
+    // it spawned are not. No effect once the task finished, or on an empty handle.
+    void cancel() noexcept {
+        if (h_) h_.promise().owned_scope_->cancel();
     }
 
     // Lets the task run on without anyone waiting for it; the runtime frees it

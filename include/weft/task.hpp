@@ -44,7 +44,15 @@ struct promise_base : cancel_context {
     // Spawned tasks only: see spawn.hpp for the states.
     std::atomic<std::uintptr_t> spawn_state_{0};
     std::uint64_t runtime_id_ = 0;
+    // Spawned tasks only: the root cancellation scope join_handle::cancel()
+    // cancels, owned by the frame (scope_ starts out pointing to it).
+    cancel_scope* owned_scope_ = nullptr;
     std::exception_ptr error_;
+
+    promise_base() noexcept = default;
+    promise_base(const promise_base&) = delete;
+    promise_base& operator=(const promise_base&) = delete;
+    ~promise_base() { delete owned_scope_; }
 
     static void* operator new(std::size_t n) { return allocate_frame(n); }
     static void operator delete(void* p, std::size_t n) noexcept { free_frame(p, n); }

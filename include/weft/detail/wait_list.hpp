@@ -1,0 +1,163 @@
+// Tasks suspended on a sync primitive (mutex, semaphore, event, wait_group,
+// channel): the FIFO they wait in, and how a cancellation scope takes one out.
+//
+// Every primitive has one lock (its `guard`) over its waiter lists. A waiter is
+// queued and unqueued only under that lock, and whoever unqueues it (a release, a
+// set, a close, or its scope's cancellation) is the one that resumes it, after
+// setting its outcome: so each waiter is resumed exactly once. Lock order: a
+// cancellation scope's lock before a primitive's guard (cancel.hpp).
+#pragma once
+
+#include <weft/detail/cancel.hpp>
+#include <weft/detail/export.hpp>
+#include <weft/errors.hpp>
+
+#include <coroutine>
+#include <cstdint>
+#include <mutex>
+
+namespace weft::detail {
+
+class scheduler;
+class wait_list;
+
+// One suspended task; it lives in the awaiter, inside the task's frame.
+struct sync_waiter : cancellable {
+    enum class outcome : std::uint8_t { granted, cancelled, closed };
+
+    std::coroutine_handle<> handle_ = nullptr;
+    scheduler* sched_ = nullptr;  // the runtime that resumes it
+    // The primitive's lock, from suspension to resumption; the primitive must
+    // outlive every co_await on it (until that co_await returns).
+    std::mutex* guard_ = nullptr;
+    // Under *guard_: the list it is queued in (null when not queued) and its links.
+    wait_list* list_ = nullptr;
+    sync_waiter* next_waiter_ = nullptr;
+    sync_waiter* prev_waiter_ = nullptr;
+    // Written by whoever unqueued it, before resuming it; read by the task after.
+    outcome outcome_ = outcome::granted;
+    // channel<T>: the value a waiting sender offers, or where a waiting receiver's
+    // value goes.
+    void* slot_ = nullptr;
+};
+
+// An intrusive FIFO of waiters; every member function runs under the guard.
+class wait_list {
+public:
+    bool empty() const noexcept { return head_ == nullptr; }
+    sync_waiter* front() const noexcept { return head_; }
+
+    void push_back(sync_waiter& w) noexcept {
+        w.list_ = this;
+        w.next_waiter_ = nullptr;
+        w.prev_waiter_ = tail_;
+        if (tail_ != nullptr)
+            tail_->next_waiter_ = &w;
+        else
+            head_ = &w;
+        tail_ = &w;
+    }
+
+    void unlink(sync_waiter& w) noexcept {
+        if (w.prev_waiter_ != nullptr)
+            w.prev_waiter_->next_waiter_ = w.next_waiter_;
+        else
+            head_ = w.next_waiter_;
+        if (w.next_waiter_ != nullptr)
+            w.next_waiter_->prev_waiter_ = w.prev_waiter_;
+        else
+            tail_ = w.prev_waiter_;
+        w.list_ = nullptr;
+        w.next_waiter_ = w.prev_waiter_ = nullptr;
+    }
+
+    sync_waiter* pop_front() noexcept {
+        sync_waiter* w = head_;
+        if (w != nullptr) unlink(*w);
+        return w;
+    }
+
+    // Unqueues everyone; the chain stays linked through next_waiter_ (wake_all).
+    sync_waiter* take_all() noexcept {
+        sync_waiter* chain = head_;
+        for (sync_waiter* w = head_; w != nullptr; w = w->next_waiter_) w->list_ = nullptr;
+        head_ = tail_ = nullptr;
+        return chain;
+    }
+
+    // The primitive is being destroyed with tasks still queued (a runtime's
+    // shutdown destroys frames in any order): forget them, so that their
+    // awaiters' destructors (abandon_wait) do not touch the dead lock.
+    void forget_all() noexcept { take_all(); }
+
+private:
+    sync_waiter* head_ = nullptr;
+    sync_waiter* tail_ = nullptr;
+};
+
+// The scheduler of the calling worker; usage_error naming `what` off a worker.
+WEFT_API scheduler* waiting_scheduler(const char* what);
+// Resumes an unqueued waiter on its runtime (this worker's deque when the caller
+// is one of its workers). The waiter may run, and its frame go away, at once.
+WEFT_API void wake(sync_waiter& w) noexcept;
+// wake() for a take_all() chain, each with `how` as its outcome.
+WEFT_API void wake_all(sync_waiter* chain, sync_waiter::outcome how) noexcept;
+// cancellable::cancel_ of every sync waiter: unqueues it if still queued and
+// resumes it with outcome cancelled.
+WEFT_API void cancel_waiter(cancellable& c) noexcept;
+
+// Suspends the task `h` in `list` unless `try_now()`, called under `guard`, says
+// the operation completed without waiting. True when it suspended; otherwise
+// w.outcome_ is granted (done) or cancelled (the task's scope was cancelled).
+template <class Promise, class TryNow>
+bool suspend_waiter(sync_waiter& w, std::coroutine_handle<Promise> h, std::mutex& guard, wait_list& list,
+                    const char* what, TryNow&& try_now) {
+    w.sched_ = waiting_scheduler(what);
+    w.handle_ = h;
+    w.guard_ = &guard;
+    w.cancel_ = &cancel_waiter;
+    cancel_scope* scope = scope_of(h);
+    // Registered before queueing, so a canceller that finds it queued can take it
+    // out; one that comes before the queueing is seen by the cancelled() re-check
+    // under the guard (cancel() sets the flag before it takes our guard).
+    if (scope != nullptr && !scope->add(w)) {
+        w.outcome_ = sync_waiter::outcome::cancelled;
+        return false;
+    }
+    bool queued = false;
+    {
+        std::lock_guard lock(guard);
+        if (try_now()) {
+            w.outcome_ = sync_waiter::outcome::granted;
+        } else if (scope != nullptr && scope->cancelled()) {
+            w.outcome_ = sync_waiter::outcome::cancelled;
+        } else {
+            list.push_back(w);
+            queued = true;
+        }
+    }
+    if (!queued) cancel_scope::remove(w);
+    return queued;
+}
+
+// In await_resume: the waiter left its list; leave the scope too. True when it
+// was granted; throws weft::cancelled when it was cancelled; false when closed.
+inline bool finish_wait(sync_waiter& w) {
+    cancel_scope::remove(w);
+    if (w.outcome_ == sync_waiter::outcome::cancelled) throw cancelled{};
+    return w.outcome_ == sync_waiter::outcome::granted;
+}
+
+// In an awaiter's destructor: a frame destroyed while it waits leaves the list
+// and the scope. Only a runtime's shutdown destroys a suspended frame, after its
+// workers stopped: nothing else touches list_ then, so the unlocked read is safe
+// (and a destroyed primitive cleared it with forget_all()).
+inline void abandon_wait(sync_waiter& w) noexcept {
+    if (w.list_ != nullptr) {
+        std::lock_guard lock(*w.guard_);
+        w.list_->unlink(w);
+    }
+    cancel_scope::remove(w);
+}
+
+}  // namespace weft::detail

@@ -1,0 +1,122 @@
+// task_group: asyncio.TaskGroup. g.spawn(t) starts t at once; `co_await g.join()`
+// waits for every task spawned into the group. The first task to fail cancels the
+// others, and join() rethrows its exception once they have all finished.
+#pragma once
+
+#include <weft/detail/cancel.hpp>
+#include <weft/errors.hpp>
+#include <weft/spawn.hpp>
+#include <weft/task.hpp>
+#include <weft/timeout.hpp>
+#include <weft/wait_group.hpp>
+
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <type_traits>
+#include <utility>
+
+namespace weft {
+
+class task_group {
+public:
+    task_group() : state_(std::make_shared<state>()) {}
+    task_group(const task_group&) = delete;
+    task_group& operator=(const task_group&) = delete;
+    // A group destroyed before join() finished cancels the tasks still running;
+    // they end on their own (they share the group's state, not the object).
+    ~task_group() { state_->scope.cancel(); }
+
+    // Starts `t` on the calling task's runtime (call it from a weft task), as part
+    // of the group. Its result is dropped; its exception, if first, fails the
+    // group. A task spawned into a cancelled or failed group starts cancelled.
+    template <class T>
+    void spawn(task<T> t) {
+        task<T>::check_awaitable(t.handle());
+        state_->pending.add(1);
+        try {
+            weft::spawn(member(state_, std::move(t))).detach();
+        } catch (...) {
+            state_->pending.done();
+            throw;
+        }
+    }
+    // Any other awaitable, e.g. g.spawn(when_all(...)).
+    template <class A>
+        requires(!detail::is_task_v<std::remove_cvref_t<A>>)
+    void spawn(A&& a) {
+        spawn(detail::as_task(std::forward<A>(a)));
+    }
+
+    // Waits until every task in the group has finished, then rethrows the first
+    // exception one of them threw. If the task awaiting join() is cancelled, the
+    // group's tasks are cancelled, join() still waits for them, then throws
+    // weft::cancelled.
+    task<void> join() {
+        std::shared_ptr<state> st = state_;
+        detail::cancel_context& self = co_await detail::this_cancel_context{};
+        bool cancelled_while_waiting = false;
+        try {
+            co_await st->pending.wait();
+        } catch (const cancelled&) {
+            cancelled_while_waiting = true;
+        }
+        if (cancelled_while_waiting) {
+            st->scope.cancel();
+            detail::cancel_scope* const saved = self.scope_;
+            self.scope_ = nullptr;  // this wait must not be cancelled: nothing is left running
+            co_await st->pending.wait();
+            self.scope_ = saved;
+        }
+        if (std::exception_ptr error = st->first_error()) std::rethrow_exception(error);
+        if (cancelled_while_waiting) throw cancelled{};
+    }
+
+    // Cancels every task in the group (and those spawned into it later); join()
+    // then throws weft::cancelled unless a task had failed first.
+    void cancel() noexcept { state_->scope.cancel(); }
+
+    // Tasks spawned into the group that have not finished (a snapshot).
+    std::size_t size() const noexcept { return static_cast<std::size_t>(state_->pending.count()); }
+
+private:
+    struct state {
+        detail::cancel_scope scope{nullptr};
+        wait_group pending;
+        std::mutex error_mutex;
+        std::exception_ptr error;  // under error_mutex: the first failure
+
+        // True when `e` is the group's first failure.
+        bool fail(std::exception_ptr e) {
+            std::lock_guard lock(error_mutex);
+            if (error) return false;
+            error = std::move(e);
+            return true;
+        }
+        std::exception_ptr first_error() {
+            std::lock_guard lock(error_mutex);
+            return error;
+        }
+    };
+
+    template <class T>
+    static task<void> member(std::shared_ptr<state> st, task<T> t) {
+        detail::cancel_context& self = co_await detail::this_cancel_context{};
+        detail::cancel_scope* const own = self.scope_;
+        self.scope_ = &st->scope;  // t inherits the group's scope
+        std::exception_ptr error;
+        try {
+            co_await std::move(t);
+        } catch (...) {
+            error = std::current_exception();
+        }
+        self.scope_ = own;
+        if (error && st->fail(std::move(error))) st->scope.cancel();
+        st->pending.done();  // the last use of the group by this task
+    }
+
+    std::shared_ptr<state> state_;
+};
+
+}  // namespace weft

@@ -1,0 +1,45 @@
+// The compiled half of detail/wait_list.hpp: resuming waiters on their runtime and
+// taking a cancelled one out of its list.
+#include "../scheduler/scheduler.hpp"
+
+#include <weft/detail/wait_list.hpp>
+#include <weft/detail/worker_context.hpp>
+
+#include <string>
+
+namespace weft::detail {
+
+scheduler* waiting_scheduler(const char* what) {
+    worker_context* w = tls_worker;
+    if (w == nullptr) throw usage_error(std::string(what) + " awaited outside a weft worker: await it from a weft task");
+    return w->scheduler_;
+}
+
+void wake(sync_waiter& w) noexcept {
+    // Copied first: once submitted, the task may run and its frame go away.
+    scheduler* s = w.sched_;
+    const std::coroutine_handle<> h = w.handle_;
+    s->resume_anywhere(h);
+}
+
+void wake_all(sync_waiter* chain, sync_waiter::outcome how) noexcept {
+    while (chain != nullptr) {
+        sync_waiter* next = chain->next_waiter_;  // read before the waiter can run
+        chain->outcome_ = how;
+        wake(*chain);
+        chain = next;
+    }
+}
+
+void cancel_waiter(cancellable& c) noexcept {
+    auto& w = static_cast<sync_waiter&>(c);
+    {
+        std::lock_guard lock(*w.guard_);
+        if (w.list_ == nullptr) return;  // already granted or closed: that one resumes it
+        w.list_->unlink(w);
+    }
+    w.outcome_ = sync_waiter::outcome::cancelled;
+    wake(w);
+}
+
+}  // namespace weft::detail

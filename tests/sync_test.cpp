@@ -1,0 +1,643 @@
+// Sync primitives (mutex, semaphore, event, wait_group, channel), when_any,
+// join_handle::cancel and task_group: counted stress under 2 workers, the
+// cancellation of every kind of wait, and the error paths. Cases with timers run
+// on both backends. No co_await inside CHECK(...): GCC 12 evaluates the operand of
+// Catch's __builtin_constant_p warning guard, so the await would run twice.
+#include "io_support.hpp"
+#include "test_support.hpp"
+
+#include <weft/weft.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+weft::config two_workers() { return weft::config{.workers = 2}; }
+
+// --- mutex ------------------------------------------------------------------
+
+weft::task<void> add_under_lock(weft::mutex& m, long& counter, int rounds) {
+    for (int i = 0; i < rounds; ++i) {
+        auto guard = co_await m.lock();
+        const long seen = counter;
+        if (i % 16 == 0) co_await weft::yield();  // hold it across a suspension now and then
+        counter = seen + 1;
+    }
+}
+
+weft::task<long> mutex_counter(int tasks, int rounds) {
+    weft::mutex m;
+    long counter = 0;
+    std::vector<weft::join_handle<void>> hs;
+    for (int t = 0; t < tasks; ++t) hs.push_back(weft::spawn(add_under_lock(m, counter, rounds)));
+    for (auto& h : hs) co_await h;
+    co_return counter;
+}
+
+TEST_CASE("mutex: no increment of a plain counter is lost under 2 workers", "[sync][stress]") {
+    weft::runtime rt(two_workers());
+    const int tasks = 64;
+    const int rounds = weft_test::scaled(2000);
+    CHECK(rt.block_on(mutex_counter(tasks, rounds)) == long{tasks} * rounds);
+}
+
+weft::task<std::vector<int>> lock_order() {
+    weft::mutex m;
+    std::vector<int> order;
+    auto first = co_await m.lock();
+    // Each task queues behind the held mutex in spawn order (one worker: each runs
+    // to its lock() before the next starts).
+    std::vector<weft::join_handle<void>> hs;
+    for (int i = 0; i < 8; ++i) {
+        hs.push_back(weft::spawn([](weft::mutex& mx, std::vector<int>& out, int id) -> weft::task<void> {
+            auto g = co_await mx.lock();
+            out.push_back(id);
+        }(m, order, i)));
+        co_await weft::yield();  // let it run to its lock()
+    }
+    first.unlock();
+    for (auto& h : hs) co_await h;
+    co_return order;
+}
+
+TEST_CASE("mutex: unlock hands the mutex to waiters in FIFO order", "[sync]") {
+    weft::runtime rt(weft::config{.workers = 1});
+    CHECK(rt.block_on(lock_order()) == std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7});
+}
+
+TEST_CASE("mutex: try_lock, guards and misuse", "[sync]") {
+    weft::runtime rt(weft::config{.workers = 1});
+    rt.block_on([]() -> weft::task<void> {
+        weft::mutex m;
+        REQUIRE(m.try_lock());
+        CHECK(m.is_locked());
+        CHECK_FALSE(m.try_lock());
+        m.unlock();
+        CHECK_FALSE(m.is_locked());
+        CHECK_THROWS_AS(m.unlock(), weft::usage_error);
+        {
+            auto g = co_await m.lock();
+            CHECK(g.owns_lock());
+            CHECK_FALSE(m.try_lock());
+            weft::mutex::guard moved = std::move(g);
+            CHECK_FALSE(g.owns_lock());
+            CHECK(moved.owns_lock());
+        }
+        CHECK_FALSE(m.is_locked());
+        REQUIRE(m.try_lock());
+        weft::mutex::guard adopted(m, std::adopt_lock);
+        adopted.unlock();
+        CHECK_FALSE(m.is_locked());
+    }());
+}
+
+TEST_CASE("mutex: a waiter cancelled by timeout leaves the mutex working", "[sync]") {
+    WEFT_FOR_EACH_BACKEND(cfg, 2);
+    weft::runtime rt(cfg);
+    rt.block_on([]() -> weft::task<void> {
+        weft::mutex m;
+        auto held = co_await m.lock();
+        const bool got = co_await weft::timeout(5ms, [](weft::mutex& mx) -> weft::task<void> {
+            auto g = co_await mx.lock();
+        }(m));
+        CHECK_FALSE(got);
+        held.unlock();  // the cancelled waiter's bit must not strand the mutex
+        CHECK_FALSE(m.is_locked());
+        auto again = co_await m.lock();
+        CHECK(again.owns_lock());
+        const auto quick = co_await weft::timeout(1s, []() -> weft::task<int> { co_return 1; }());
+        CHECK(quick == std::optional<int>(1));
+    }());
+}
+
+// --- semaphore ---------------------------------------------------------------
+
+struct peak_meter {
+    std::atomic<int> active{0};
+    std::atomic<int> peak{0};
+    std::atomic<int> finished{0};
+};
+
+weft::task<void> use_permit(weft::semaphore& s, peak_meter& pm, int rounds) {
+    for (int i = 0; i < rounds; ++i) {
+        co_await s.acquire();
+        const int now = pm.active.fetch_add(1) + 1;
+        int p = pm.peak.load();
+        while (now > p && !pm.peak.compare_exchange_weak(p, now)) {
+        }
+        co_await weft::yield();
+        pm.active.fetch_sub(1);
+        s.release();
+    }
+    pm.finished.fetch_add(1);
+}
+
+TEST_CASE("semaphore: never more than n holders, every task finishes", "[sync][stress]") {
+    weft::runtime rt(two_workers());
+    peak_meter pm;
+    const int rounds = weft_test::scaled(500);
+    rt.block_on([](peak_meter& meter, int r) -> weft::task<void> {
+        weft::semaphore s(3);
+        std::vector<weft::join_handle<void>> hs;
+        for (int t = 0; t < 32; ++t) hs.push_back(weft::spawn(use_permit(s, meter, r)));
+        for (auto& h : hs) co_await h;
+        CHECK(s.available() == 3);
+    }(pm, rounds));
+    CHECK(pm.finished.load() == 32);
+    CHECK(pm.peak.load() <= 3);
+    CHECK(pm.peak.load() >= 1);
+}
+
+TEST_CASE("semaphore: try_acquire, release(k) wakes k waiters, bad counts are refused", "[sync]") {
+    CHECK_THROWS_AS(weft::semaphore(weft::semaphore::max_permits + 1), weft::usage_error);
+    weft::runtime rt(weft::config{.workers = 1});
+    rt.block_on([]() -> weft::task<void> {
+        weft::semaphore s(1);
+        CHECK(s.try_acquire());
+        CHECK_FALSE(s.try_acquire());
+        std::atomic<int> got{0};
+        std::vector<weft::join_handle<void>> hs;
+        for (int i = 0; i < 3; ++i) {
+            hs.push_back(weft::spawn([](weft::semaphore& sem, std::atomic<int>& g) -> weft::task<void> {
+                co_await sem.acquire();
+                g.fetch_add(1);
+            }(s, got)));
+            co_await weft::yield();  // let it queue: waiters are served in arrival order
+        }
+        CHECK(got.load() == 0);
+        s.release(2);
+        co_await hs[0];
+        co_await hs[1];
+        CHECK(got.load() == 2);
+        CHECK(s.available() == 0);
+        s.release(5);  // one to the last waiter, four left over
+        co_await hs[2];
+        CHECK(got.load() == 3);
+        CHECK(s.available() == 4);
+        s.release(0);
+        CHECK(s.available() == 4);
+        CHECK_THROWS_AS(s.release(weft::semaphore::max_permits), weft::usage_error);
+    }());
+}
+
+// --- event and wait_group ------------------------------------------------------
+
+TEST_CASE("event: set wakes every waiter; reset makes later waits suspend", "[sync][stress]") {
+    weft::runtime rt(two_workers());
+    const int waiters = weft_test::scaled(2000);
+    std::atomic<int> woken{0};
+    rt.block_on([](int n, std::atomic<int>& w) -> weft::task<void> {
+        weft::event e;
+        CHECK_FALSE(e.is_set());
+        std::vector<weft::join_handle<void>> hs;
+        for (int i = 0; i < n; ++i)
+            hs.push_back(weft::spawn([](weft::event& ev, std::atomic<int>& c) -> weft::task<void> {
+                co_await ev.wait();
+                c.fetch_add(1);
+            }(e, w)));
+        co_await weft::sleep_for(1ms);
+        CHECK(w.load() == 0);
+        e.set();
+        e.set();  // idempotent
+        for (auto& h : hs) co_await h;
+        CHECK(e.is_set());
+        co_await e.wait();  // passes at once
+        e.reset();
+        CHECK_FALSE(e.is_set());
+        const bool passed = co_await weft::timeout(2ms, [](weft::event& ev) -> weft::task<void> {
+            co_await ev.wait();
+        }(e));
+        CHECK_FALSE(passed);
+    }(waiters, woken));
+    CHECK(woken.load() == waiters);
+}
+
+TEST_CASE("event: set from a thread that is not a worker wakes the waiters", "[sync]") {
+    weft::runtime rt(two_workers());
+    weft::event e;
+    std::atomic<int> woken{0};
+    std::vector<weft::join_handle<void>> hs;
+    for (int i = 0; i < 10; ++i)
+        hs.push_back(rt.spawn([](weft::event& ev, std::atomic<int>& c) -> weft::task<void> {
+            co_await ev.wait();
+            c.fetch_add(1);
+        }(e, woken)));
+    e.set();
+    for (auto& h : hs) rt.block_on(std::move(h));
+    CHECK(woken.load() == 10);
+}
+
+TEST_CASE("wait_group: wait returns once every done() arrived; too many done() is an error", "[sync]") {
+    weft::runtime rt(two_workers());
+    std::atomic<int> finished{0};
+    rt.block_on([](std::atomic<int>& f) -> weft::task<void> {
+        weft::wait_group wg;
+        co_await wg.wait();  // zero: passes at once
+        wg.add(50);
+        for (int i = 0; i < 50; ++i)
+            weft::spawn([](weft::wait_group& g, std::atomic<int>& c, int i) -> weft::task<void> {
+                co_await weft::sleep_for(std::chrono::microseconds(100 * (i % 7)));
+                c.fetch_add(1);
+                g.done();
+            }(wg, f, i))
+                .detach();
+        co_await wg.wait();
+        CHECK(f.load() == 50);
+        CHECK(wg.count() == 0);
+        CHECK_THROWS_AS(wg.done(), weft::usage_error);
+        CHECK(wg.count() == 0);
+    }(finished));
+}
+
+// --- channel -------------------------------------------------------------------
+
+struct tally {
+    std::atomic<std::uint64_t> sum{0};
+    std::atomic<std::uint64_t> count{0};
+    std::unique_ptr<std::atomic<int>[]> seen;
+    explicit tally(std::size_t n) : seen(new std::atomic<int>[n]) {
+        for (std::size_t i = 0; i < n; ++i) seen[i].store(0);
+    }
+};
+
+weft::task<void> produce(weft::channel<std::uint64_t>& ch, std::uint64_t from, std::uint64_t to) {
+    for (std::uint64_t v = from; v < to; ++v) co_await ch.send(v);
+}
+
+weft::task<void> consume(weft::channel<std::uint64_t>& ch, tally& t) {
+    while (std::optional<std::uint64_t> v = co_await ch.recv()) {
+        t.sum.fetch_add(*v);
+        t.count.fetch_add(1);
+        t.seen[*v].fetch_add(1);
+    }
+}
+
+TEST_CASE("channel: 4 producers and 3 consumers move every item exactly once", "[sync][stress]") {
+    const std::uint64_t per_producer = weft_test::scaled(std::uint64_t{25000});
+    const std::uint64_t n = 4 * per_producer;
+    for (std::size_t capacity : {std::size_t{1}, std::size_t{7}, std::size_t{256}}) {
+        INFO("capacity " << capacity);
+        weft::runtime rt(two_workers());
+        tally t(n);
+        rt.block_on([](std::size_t cap, std::uint64_t per, tally& tl) -> weft::task<void> {
+            weft::channel<std::uint64_t> ch(cap);
+            std::vector<weft::join_handle<void>> producers;
+            std::vector<weft::join_handle<void>> consumers;
+            for (int c = 0; c < 3; ++c) consumers.push_back(weft::spawn(consume(ch, tl)));
+            for (std::uint64_t p = 0; p < 4; ++p) producers.push_back(weft::spawn(produce(ch, p * per, (p + 1) * per)));
+            for (auto& h : producers) co_await h;
+            ch.close();
+            for (auto& h : consumers) co_await h;
+        }(capacity, per_producer, t));
+        CHECK(t.count.load() == n);
+        CHECK(t.sum.load() == n * (n - 1) / 2);
+        std::uint64_t wrong = 0;
+        for (std::uint64_t i = 0; i < n; ++i) wrong += t.seen[i].load() != 1;
+        CHECK(wrong == 0);
+    }
+}
+
+TEST_CASE("channel: close drains, then ends receivers; senders get channel_closed", "[sync]") {
+    CHECK_THROWS_AS(weft::channel<int>(0), weft::usage_error);
+    weft::runtime rt(weft::config{.workers = 1});
+    rt.block_on([]() -> weft::task<void> {
+        weft::channel<std::string> ch(2);
+        CHECK(ch.capacity() == 2);
+        co_await ch.send("a");
+        std::string b = "b";
+        CHECK(ch.try_send(b));
+        std::string c = "c";
+        CHECK_FALSE(ch.try_send(c));  // full: c stays ours
+        CHECK(c == "c");
+        CHECK(ch.size() == 2);
+        // A sender blocked on the full channel gets channel_closed at close().
+        auto blocked = weft::spawn([](weft::channel<std::string>& chan) -> weft::task<void> {
+            co_await chan.send("never");
+        }(ch));
+        co_await weft::yield();
+        ch.close();
+        CHECK(ch.is_closed());
+        CHECK_THROWS_AS(co_await blocked, weft::channel_closed);
+        CHECK_THROWS_AS(co_await ch.send("late"), weft::channel_closed);
+        CHECK_THROWS_AS(ch.try_send(c), weft::channel_closed);
+        const std::optional<std::string> a = co_await ch.recv();
+        CHECK(a == std::optional<std::string>("a"));
+        CHECK(ch.try_recv() == std::optional<std::string>("b"));
+        const std::optional<std::string> end = co_await ch.recv();
+        CHECK_FALSE(end.has_value());
+        CHECK_FALSE(ch.try_recv().has_value());
+    }());
+}
+
+TEST_CASE("channel: a receiver waiting on an empty channel ends at close", "[sync]") {
+    weft::runtime rt(two_workers());
+    rt.block_on([]() -> weft::task<void> {
+        weft::channel<int> ch(4);
+        auto r = weft::spawn([](weft::channel<int>& chan) -> weft::task<int> {
+            int got = 0;
+            while (auto v = co_await chan.recv()) got += *v;
+            co_return got;
+        }(ch));
+        co_await ch.send(20);
+        co_await ch.send(22);
+        co_await weft::sleep_for(1ms);
+        ch.close();
+        const int sum = co_await r;
+        CHECK(sum == 42);
+    }());
+}
+
+TEST_CASE("channel: items() is an async range over what is received", "[sync]") {
+    weft::runtime rt(two_workers());
+    const int total = rt.block_on([]() -> weft::task<int> {
+        weft::channel<int> ch(3);
+        auto p = weft::spawn([](weft::channel<int>& chan) -> weft::task<void> {
+            for (int i = 1; i <= 100; ++i) co_await chan.send(i);
+            chan.close();
+        }(ch));
+        auto items = ch.items();
+        int sum = 0;
+        while (auto v = co_await items.next()) sum += *v;
+        co_await p;
+        co_return sum;
+    }());
+    CHECK(total == 5050);
+}
+
+TEST_CASE("channel: cancelled sends and receives take or give nothing", "[sync]") {
+    WEFT_FOR_EACH_BACKEND(cfg, 2);
+    weft::runtime rt(cfg);
+    rt.block_on([]() -> weft::task<void> {
+        weft::channel<int> ch(1);
+        // Nothing to receive: the receive is cancelled and takes nothing later.
+        auto got = co_await weft::timeout(2ms, [](weft::channel<int>& c) -> weft::task<std::optional<int>> {
+            co_return co_await c.recv();
+        }(ch));
+        CHECK_FALSE(got.has_value());
+        co_await ch.send(1);
+        // Full: the send is cancelled and its value never arrives.
+        const bool sent = co_await weft::timeout(2ms, [](weft::channel<int>& c) -> weft::task<void> {
+            co_await c.send(2);
+        }(ch));
+        CHECK_FALSE(sent);
+        CHECK(ch.size() == 1);
+        const std::optional<int> one = co_await ch.recv();
+        CHECK(one == std::optional<int>(1));
+        CHECK_FALSE(ch.try_recv().has_value());
+    }());
+}
+
+// --- when_any --------------------------------------------------------------------
+
+weft::task<int> after(std::chrono::milliseconds d, int v) {
+    co_await weft::sleep_for(d);
+    co_return v;
+}
+
+weft::task<void> ticker(std::atomic<int>& ticks) {
+    for (;;) {
+        co_await weft::sleep_for(1ms);
+        ticks.fetch_add(1);
+    }
+}
+
+TEST_CASE("when_any: the first to finish wins; the losers are cancelled and joined", "[sync]") {
+    WEFT_FOR_EACH_BACKEND(cfg, 2);
+    weft::runtime rt(cfg);
+    weft_test::lifetime_counts frames;
+    std::atomic<int> ticks{0};
+    auto [index, value] = rt.block_on(
+        weft::when_any(after(60s, 1), after(5ms, 2), ticker(ticks),
+                       [](weft_test::lifetime_counts& c) -> weft::task<std::string> {
+                           weft_test::counted alive(c);
+                           co_await weft::sleep_for(60s);
+                           co_return "late";
+                       }(frames)));
+    CHECK(index == 1);
+    REQUIRE(value.index() == 1);
+    CHECK(std::get<1>(value) == 2);
+    // Joined: the losers' frames are gone and the ticker stopped.
+    CHECK(frames.constructed.load() == 1);
+    CHECK(frames.live() == 0);
+    const int stopped_at = ticks.load();
+    std::this_thread::sleep_for(20ms);
+    CHECK(ticks.load() == stopped_at);
+}
+
+TEST_CASE("when_any: a winner's exception is rethrown; void becomes monostate", "[sync]") {
+    weft::runtime rt(two_workers());
+    CHECK_THROWS_AS(rt.block_on(weft::when_any(after(60s, 1), []() -> weft::task<int> {
+                        throw weft_test::test_error("first");
+                        co_return 0;
+                    }())),
+                    weft_test::test_error);
+    auto r = rt.block_on(weft::when_any([]() -> weft::task<void> { co_return; }(), after(60s, 3)));
+    CHECK(r.first == 0);
+    CHECK(std::holds_alternative<std::monostate>(r.second));
+    auto same = rt.block_on(weft::when_any(after(60s, 1), after(1ms, 2)));
+    CHECK(same.first == 1);
+    CHECK(same.second.index() == 1);
+    CHECK(std::get<1>(same.second) == 2);
+}
+
+TEST_CASE("when_any: losers waiting on sync primitives are cancelled too", "[sync]") {
+    weft::runtime rt(two_workers());
+    rt.block_on([]() -> weft::task<void> {
+        weft::event never;
+        weft::mutex m;
+        auto held = co_await m.lock();
+        weft::channel<int> empty(1);
+        weft::semaphore none(0);
+        auto r = co_await weft::when_any(
+            [](weft::event& e) -> weft::task<void> { co_await e.wait(); }(never),
+            [](weft::mutex& mx) -> weft::task<void> { auto g = co_await mx.lock(); }(m),
+            [](weft::channel<int>& c) -> weft::task<std::optional<int>> { co_return co_await c.recv(); }(empty),
+            [](weft::semaphore& s) -> weft::task<void> { co_await s.acquire(); }(none),
+            []() -> weft::task<int> {
+                co_await weft::sleep_for(2ms);
+                co_return 7;
+            }());
+        CHECK(r.first == 4);
+        CHECK(std::get<4>(r.second) == 7);
+        held.unlock();
+        CHECK_FALSE(m.is_locked());
+        CHECK(none.available() == 0);
+        CHECK(empty.size() == 0);
+    }());
+}
+
+// --- join_handle::cancel ---------------------------------------------------------
+
+TEST_CASE("join_handle::cancel stops a sleeping loop; awaiting it throws cancelled", "[sync]") {
+    WEFT_FOR_EACH_BACKEND(cfg, 2);
+    weft::runtime rt(cfg);
+    std::atomic<int> ticks{0};
+    rt.block_on([](std::atomic<int>& t) -> weft::task<void> {
+        auto h = weft::spawn(ticker(t));
+        while (t.load() < 3) co_await weft::sleep_for(1ms);
+        h.cancel();
+        CHECK_THROWS_AS(co_await h, weft::cancelled);
+    }(ticks));
+    const int stopped_at = ticks.load();
+    std::this_thread::sleep_for(20ms);
+    CHECK(ticks.load() == stopped_at);
+}
+
+TEST_CASE("join_handle::cancel reaches sync waits, busy loops and nested tasks", "[sync]") {
+    weft::runtime rt(two_workers());
+    rt.block_on([]() -> weft::task<void> {
+        weft::event never;
+        auto waiting = weft::spawn([](weft::event& e) -> weft::task<void> { co_await e.wait(); }(never));
+        auto busy = weft::spawn([]() -> weft::task<void> {
+            for (;;) co_await weft::yield();
+        }());
+        auto nested = weft::spawn([]() -> weft::task<int> {
+            co_return co_await []() -> weft::task<int> {
+                co_await weft::sleep_for(60s);
+                co_return 1;
+            }();
+        }());
+        // A task that catches the cancellation finishes normally.
+        auto catching = weft::spawn([]() -> weft::task<int> {
+            try {
+                co_await weft::sleep_for(60s);
+            } catch (const weft::cancelled&) {
+                co_return 5;
+            }
+            co_return 0;
+        }());
+        co_await weft::sleep_for(2ms);
+        waiting.cancel();
+        busy.cancel();
+        nested.cancel();
+        catching.cancel();
+        CHECK_THROWS_AS(co_await waiting, weft::cancelled);
+        CHECK_THROWS_AS(co_await busy, weft::cancelled);
+        CHECK_THROWS_AS(co_await nested, weft::cancelled);
+        const int caught = co_await catching;
+        CHECK(caught == 5);
+        // Cancelling a finished task changes nothing.
+        auto done = weft::spawn([]() -> weft::task<int> { co_return 9; }());
+        co_await weft::sleep_for(1ms);
+        done.cancel();
+        const int nine = co_await done;
+        CHECK(nine == 9);
+        weft::join_handle<int> empty;
+        empty.cancel();
+    }());
+}
+
+// --- task_group ------------------------------------------------------------------
+
+TEST_CASE("task_group: join waits for every task", "[sync]") {
+    weft::runtime rt(two_workers());
+    std::atomic<int> done{0};
+    rt.block_on([](std::atomic<int>& d) -> weft::task<void> {
+        weft::task_group g;
+        for (int i = 0; i < 100; ++i)
+            g.spawn([](std::atomic<int>& c, int i) -> weft::task<int> {
+                co_await weft::sleep_for(std::chrono::microseconds(50 * (i % 5)));
+                c.fetch_add(1);
+                co_return i;
+            }(d, i));
+        co_await g.join();
+        CHECK(d.load() == 100);
+        CHECK(g.size() == 0);
+    }(done));
+}
+
+TEST_CASE("task_group: the first error cancels the others and is rethrown after they finish", "[sync]") {
+    WEFT_FOR_EACH_BACKEND(cfg, 2);
+    weft::runtime rt(cfg);
+    std::atomic<int> cancelled_seen{0};
+    std::atomic<int> finished{0};
+    rt.block_on([](std::atomic<int>& cs, std::atomic<int>& fin) -> weft::task<void> {
+        weft::task_group g;
+        for (int i = 0; i < 10; ++i)
+            g.spawn([](std::atomic<int>& c, std::atomic<int>& f) -> weft::task<void> {
+                try {
+                    co_await weft::sleep_for(60s);
+                } catch (const weft::cancelled&) {
+                    c.fetch_add(1);
+                    f.fetch_add(1);
+                    throw;
+                }
+            }(cs, fin));
+        g.spawn([]() -> weft::task<void> {
+            co_await weft::sleep_for(2ms);
+            throw weft_test::test_error("boom");
+        }());
+        CHECK_THROWS_WITH(co_await g.join(), "boom");
+        CHECK(fin.load() == 10);  // all finished before join rethrew
+    }(cancelled_seen, finished));
+    CHECK(cancelled_seen.load() == 10);
+}
+
+TEST_CASE("task_group: cancelling the joiner cancels the group and still joins it", "[sync]") {
+    weft::runtime rt(two_workers());
+    std::atomic<int> finished{0};
+    rt.block_on([](std::atomic<int>& fin) -> weft::task<void> {
+        const bool completed = co_await weft::timeout(3ms, [](std::atomic<int>& f) -> weft::task<void> {
+            weft::task_group g;
+            for (int i = 0; i < 5; ++i)
+                g.spawn([](std::atomic<int>& c) -> weft::task<void> {
+                    struct on_exit {
+                        std::atomic<int>& c;
+                        ~on_exit() { c.fetch_add(1); }
+                    } mark{c};
+                    co_await weft::sleep_for(60s);
+                }(f));
+            co_await g.join();
+        }(fin));
+        CHECK_FALSE(completed);
+        CHECK(fin.load() == 5);
+    }(finished));
+}
+
+// --- shutdown ------------------------------------------------------------------------
+
+TEST_CASE("shutdown with tasks waiting on every primitive leaves no frame behind", "[sync]") {
+    const std::int64_t frames_before = weft_test::live_frames();
+    weft_test::lifetime_counts counts;
+    {
+        weft::runtime rt(two_workers());
+        auto m = std::make_shared<weft::mutex>();
+        auto e = std::make_shared<weft::event>();
+        auto ch = std::make_shared<weft::channel<weft_test::counted>>(1);
+        auto s = std::make_shared<weft::semaphore>(0);
+        REQUIRE(m->try_lock());
+        for (int i = 0; i < 50; ++i) {
+            rt.spawn([](std::shared_ptr<weft::mutex> mx, weft_test::counted) -> weft::task<void> {
+                  auto g = co_await mx->lock();
+              }(m, weft_test::counted(counts)))
+                .detach();
+            rt.spawn([](std::shared_ptr<weft::event> ev, weft_test::counted) -> weft::task<void> {
+                  co_await ev->wait();
+              }(e, weft_test::counted(counts)))
+                .detach();
+            rt.spawn([](std::shared_ptr<weft::channel<weft_test::counted>> c,
+                        weft_test::counted v) -> weft::task<void> { co_await c->send(std::move(v)); }(
+                         ch, weft_test::counted(counts)))
+                .detach();
+            rt.spawn([](std::shared_ptr<weft::semaphore> sem) -> weft::task<void> { co_await sem->acquire(); }(s))
+                .detach();
+        }
+        REQUIRE(weft_test::eventually([&] { return ch->size() == 1; }));
+        std::this_thread::sleep_for(5ms);
+    }
+    CHECK(counts.constructed.load() > 0);
+    CHECK(counts.live() == 0);
+    CHECK(weft_test::live_frames() == frames_before);
+}
+
+}  // namespace
