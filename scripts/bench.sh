@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: install dependencies, build weft in release mode, and print the
 # fork-join throughput comparison against oneTBB (and sequential code), then the
-# TCP echo comparison against a plain epoll loop (weft-echo-bench, defaults).
+# TCP echo comparison against a plain epoll loop (weft-echo-bench, defaults), then
+# channel and mutex beside their std equivalents (weft-sync-bench, defaults).
 # Extra arguments go to weft-compare, e.g. --standard for the public suite's sizes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +10,9 @@ source scripts/deps.sh
 weft_install_deps
 
 [ -d build ] || meson setup build --buildtype=release
-ninja -C build -j"$(nproc)" bench/weft-compare bench/weft-forkjoin bench/weft-echo-bench
+ninja -C build -j"$(nproc)" bench/weft-compare bench/weft-forkjoin bench/weft-echo-bench bench/weft-sync-bench
 ./build/bench/weft-compare "$@"
 echo
 ./build/bench/weft-echo-bench
+echo
+./build/bench/weft-sync-bench
