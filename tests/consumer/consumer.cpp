@@ -2,6 +2,7 @@
 // touches every core contract name once.
 #include <weft/weft.hpp>
 
+#include <chrono>
 #include <cstdio>
 #include <ranges>
 #include <string>
@@ -31,6 +32,54 @@ weft::task<int> body() {
     co_return a + b + sum + co_await h;  // 9 + 16 + 285 + 25
 }
 
+weft::task<int> forever() {
+    for (;;) co_await weft::sleep_for(std::chrono::milliseconds(1));
+}
+
+// The sync layer: every name once; gives 42 when each behaves.
+weft::task<int> sync_body() {
+    weft::mutex m;
+    weft::semaphore s(2);
+    weft::event e;
+    weft::wait_group wg;
+    weft::channel<int> ch(4);
+    int total = 0;
+    {
+        auto g = co_await m.lock();
+        total += m.try_lock() ? 100 : 1;  // held: try_lock fails
+    }
+    co_await s.acquire();
+    total += s.try_acquire() ? 1 : 100;
+    s.release(2);
+    e.set();
+    co_await e.wait();
+    wg.add(1);
+    wg.done();
+    co_await wg.wait();
+    co_await ch.send(10);
+    ch.close();
+    total += *co_await ch.recv();         // 10
+    total += (co_await ch.recv()) ? 100 : 0;
+    try {
+        co_await ch.send(1);
+    } catch (const weft::channel_closed&) {
+        total += 10;
+    }
+    auto [index, value] = co_await weft::when_any(forever(), square(2));
+    total += static_cast<int>(index) + std::get<1>(value);  // 1 + 4
+    auto h = weft::spawn(forever());
+    h.cancel();
+    try {
+        co_await h;
+    } catch (const weft::cancelled&) {
+        total += 10;
+    }
+    weft::task_group group;
+    group.spawn(nothing());
+    co_await group.join();
+    co_return total + 5;  // 1 + 1 + 10 + 10 + 5 + 10 + 5
+}
+
 }  // namespace
 
 int main() {
@@ -38,6 +87,7 @@ int main() {
     cfg.workers = 2;
     weft::runtime rt(cfg);
     const int got = rt.block_on(body());
+    const int synced = rt.block_on(sync_body());
     int gen = 0;
     for (int v : count_up_to(5) | std::views::transform([](int x) { return x * 10; })) gen += v;
     bool config_rejected = false;
@@ -46,7 +96,7 @@ int main() {
     } catch (const weft::config_error&) {
         config_rejected = true;
     }
-    const bool ok = got == 335 && gen == 150 && config_rejected && weft::run(square(7)) == 49;
+    const bool ok = got == 335 && synced == 42 && gen == 150 && config_rejected && weft::run(square(7)) == 49;
     std::printf("consumer: %s\n", ok ? "ok" : "WRONG");
     return ok ? 0 : 1;
 }
