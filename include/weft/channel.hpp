@@ -214,7 +214,7 @@ private:
     }
 
     const std::size_t capacity_;
-    mutable std::mutex guard_;
+    mutable detail::spin_lock guard_;
     // Under guard_: a ring of capacity_ slots, size_ of them full from head_.
     std::unique_ptr<slot[]> ring_;
     std::size_t head_ = 0;

@@ -64,7 +64,7 @@ private:
     // the slow path: set() takes guard_ after its exchange, so a waiter that read
     // `false` under the guard is queued before set() drains the list).
     std::atomic<bool> set_;
-    std::mutex guard_;
+    detail::spin_lock guard_;
     detail::wait_list waiters_;
 };
 

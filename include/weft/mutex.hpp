@@ -110,7 +110,7 @@ private:
     void unlock_owned() noexcept;
 
     std::atomic<std::uint32_t> state_{0};
-    std::mutex guard_;
+    detail::spin_lock guard_;
     detail::wait_list waiters_;
 };
 

@@ -82,7 +82,7 @@ private:
     bool acquire_or_announce_waiter() noexcept;
 
     std::atomic<std::uint64_t> state_;
-    std::mutex guard_;
+    detail::spin_lock guard_;
     detail::wait_list waiters_;
 };
 

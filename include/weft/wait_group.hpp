@@ -62,7 +62,7 @@ private:
     // Changed by add() from any thread; the add that reaches zero then takes
     // guard_ to wake the queue (a waiter reads the count under guard_ first).
     std::atomic<std::int64_t> count_{0};
-    std::mutex guard_;
+    detail::spin_lock guard_;
     detail::wait_list waiters_;
 };
 

@@ -4,6 +4,8 @@
 // a worker's inbox); nothing takes a scope's lock while holding one of those.
 #include <weft/detail/cancel.hpp>
 
+#include <mutex>
+
 namespace weft::detail {
 
 cancel_scope::cancel_scope(cancel_scope* parent) : parent_(parent) {

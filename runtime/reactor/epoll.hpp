@@ -7,6 +7,8 @@
 
 #include "reactor.hpp"
 
+#include <weft/detail/spin_lock.hpp>
+
 #include <sys/epoll.h>
 
 #include <atomic>
@@ -53,7 +55,7 @@ struct readiness_waiter : cancellable {
 // it before its system call and parks only if no event arrived since (under
 // mutex_), so an edge that fired between the EAGAIN and the park is not lost.
 struct fd_waiters {
-    std::mutex mutex_;
+    spin_lock mutex_;
     // Written by the home worker's dispatch() (under mutex_); read by any task
     // (seq_of, acquire) and by park_waiter() (under mutex_).
     std::atomic<std::uint32_t> seq_[2] = {0, 0};

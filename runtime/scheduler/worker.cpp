@@ -6,23 +6,13 @@
 
 #include "scheduler.hpp"
 
+#include <weft/detail/spin_lock.hpp>
 #include <weft/detail/transfer.hpp>
 
 #include <utility>
 
 namespace weft::detail {
 
-namespace {
-
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    asm volatile("yield");
-#endif
-}
-
-}  // namespace
 
 worker::worker(scheduler& s, unsigned index, std::unique_ptr<reactor> io)
     : worker_context(s, s.id(), index, s.settings().local_queue_capacity, s.idle_state().state(),

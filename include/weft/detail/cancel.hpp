@@ -12,10 +12,10 @@
 #pragma once
 
 #include <weft/detail/export.hpp>
+#include <weft/detail/spin_lock.hpp>
 
 #include <atomic>
 #include <coroutine>
-#include <mutex>
 #include <type_traits>
 
 namespace weft::detail {
@@ -85,7 +85,7 @@ public:
 private:
     void unlink_child(cancel_scope& child) noexcept;
 
-    std::mutex mutex_;
+    spin_lock mutex_;
     // Set once, under mutex_, by cancel(); read without the lock by cancelled().
     std::atomic<bool> cancelled_{false};
     cancel_scope* parent_;

@@ -10,6 +10,7 @@
 
 #include <weft/detail/cancel.hpp>
 #include <weft/detail/export.hpp>
+#include <weft/detail/spin_lock.hpp>
 #include <weft/errors.hpp>
 
 #include <coroutine>
@@ -29,7 +30,7 @@ struct sync_waiter : cancellable {
     scheduler* sched_ = nullptr;  // the runtime that resumes it
     // The primitive's lock, from suspension to resumption; the primitive must
     // outlive every co_await on it (until that co_await returns).
-    std::mutex* guard_ = nullptr;
+    spin_lock* guard_ = nullptr;
     // Under *guard_: the list it is queued in (null when not queued) and its links.
     wait_list* list_ = nullptr;
     sync_waiter* next_waiter_ = nullptr;
@@ -110,7 +111,7 @@ WEFT_API void cancel_waiter(cancellable& c) noexcept;
 // the operation completed without waiting. True when it suspended; otherwise
 // w.outcome_ is granted (done) or cancelled (the task's scope was cancelled).
 template <class Promise, class TryNow>
-bool suspend_waiter(sync_waiter& w, std::coroutine_handle<Promise> h, std::mutex& guard, wait_list& list,
+bool suspend_waiter(sync_waiter& w, std::coroutine_handle<Promise> h, spin_lock& guard, wait_list& list,
                     const char* what, TryNow&& try_now) {
     w.sched_ = waiting_scheduler(what);
     w.handle_ = h;
