@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs weft from build dir $1 (meson install, as a user would) and builds the
-# consumer program twice: with only `pkg-config --cflags --libs weft`, and with
-# CMake's find_package(weft). Both must compile, link and run.
+# consumer program three times: with only `pkg-config --cflags --libs weft`, with
+# CMake's find_package(weft), and with meson's dependency('weft'). All must
+# compile, link and run.
 set -euo pipefail
 cd "$(dirname "$0")"
 build=../../$1
@@ -19,6 +20,13 @@ g++ consumer.cpp -o "$work/consumer_pc" $(pkg-config --cflags --libs weft)
 cmake -S cmake_project -B "$work/cmake" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$work/cmake" >/dev/null
 "$work/cmake/consumer"
+
+# meson wants its sources inside the project directory: a copy of the consumer.
+cp -r meson_project "$work/meson_src"
+cp consumer.cpp "$work/meson_src/"
+meson setup "$work/meson" "$work/meson_src" --buildtype=release >/dev/null
+ninja -C "$work/meson" >/dev/null
+"$work/meson/consumer"
 command -v weft-forkjoin >/dev/null
 weft-forkjoin fib 20 1 | grep -q '^duration: [0-9]* us$'
-echo "consumers built with pkg-config and CMake ran fine"
+echo "consumers built with pkg-config, CMake and meson ran fine"

@@ -1,0 +1,2 @@
+gen = (x * 2 for x in range(5))
+print(list(gen))
