@@ -61,6 +61,7 @@ if configure build --buildtype=release && ninja -C build -j"$jobs"; then
         for b in "fib 25" "skynet 5" "nqueens 9" "matmul 256"; do
             for w in 1 2; do ./build/bench/weft-forkjoin $b $w >/dev/null || { echo "weft-forkjoin $b $w failed"; exit 1; }; done
         done'
+    step "fuzz the RESP parser for 30 s (clang libFuzzer, ASAN+UBSAN)" bash tests/fuzz/run.sh build/fuzz 30
     step "tutorial programs print what their Python twins print" meson test -C build --print-errorlogs --no-rebuild --suite tutorial --num-processes 4
     step "install and build consumers (pkg-config, CMake, meson)" bash tests/consumer/check_install.sh build
 else
