@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 #include <variant>
 #include <vector>
 
@@ -235,6 +236,23 @@ TEST_CASE("event: set from a thread that is not a worker wakes the waiters", "[s
     e.set();
     for (auto& h : hs) rt.block_on(std::move(h));
     CHECK(woken.load() == 10);
+}
+
+TEST_CASE("event: a set() from another thread may end block_on and the runtime while it is still waking", "[sync][stress]") {
+    // The setter resumes the only task, block_on returns, and the runtime is
+    // destroyed while set() may still be notifying a worker: the destructor must
+    // wait for it (ASAN/TSAN would see the use after free).
+    for (int round = 0; round < weft_test::scaled(300); ++round) {
+        weft::event e;
+        std::thread setter;
+        {
+            weft::runtime rt(two_workers());
+            setter = std::thread([&e] { e.set(); });
+            rt.block_on([](weft::event& ev) -> weft::task<void> { co_await ev.wait(); }(e));
+        }
+        setter.join();
+    }
+    SUCCEED("no use of a destroyed runtime");
 }
 
 TEST_CASE("wait_group: wait returns once every done() arrived; too many done() is an error", "[sync]") {

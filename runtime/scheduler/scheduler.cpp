@@ -195,13 +195,18 @@ void scheduler::start_threads() {
 }
 
 void scheduler::stop_threads() noexcept {
-    // release: pairs with stopping()'s acquire.
-    stopping_.store(true, std::memory_order_release);
+    // seq_cst: ordered with an outside submit()'s count increment (see there);
+    // also releases to stopping()'s acquire.
+    stopping_.store(true, std::memory_order_seq_cst);
     idle_.unpark_all();
     for (auto& w : workers_) w->io().wake();
     for (std::thread& t : threads_)
         if (t.joinable()) t.join();
     threads_.clear();
+    // seq_cst: after our seq_cst store of stopping_, either this load sees an
+    // outside submit() counted, or that submit() sees stopping_ and backs out.
+    // Also acquires leave's release. A wait of a few instructions.
+    while (outside_submits_.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
 }
 
 scheduler::~scheduler() {
@@ -237,13 +242,25 @@ void scheduler::destroy_detached_tasks() noexcept {
 }
 
 void scheduler::submit(std::uintptr_t item) {
-    if (stopping()) throw usage_error("weft::runtime: task submitted while the runtime is shutting down");
     worker_context* w = tls_worker;
     if (w != nullptr && w->scheduler_ == this) {
+        if (stopping()) throw usage_error("weft::runtime: task submitted while the runtime is shutting down");
         push_local(*w, item);
         notify_local_work(*w);
         return;
     }
+    // seq_cst, before the stopping() check: either the destructor's wait sees us
+    // counted, or we see stopping_ set (its store precedes that wait).
+    outside_submits_.fetch_add(1, std::memory_order_seq_cst);
+    struct leave {
+        std::atomic<unsigned>& count;
+        // release: our pushes and notifications happen before the destructor's
+        // acquire load sees the count drop.
+        ~leave() { count.fetch_sub(1, std::memory_order_release); }
+    } counted{outside_submits_};
+    // seq_cst load: the other half of the store->load pair with stop_threads().
+    if (stopping_.load(std::memory_order_seq_cst))
+        throw usage_error("weft::runtime: task submitted while the runtime is shutting down");
     injector_.push(item);
     notify_parked();
 }

@@ -70,6 +70,11 @@ private:
     std::vector<std::thread> threads_;
     // Written once by the destructor; read by every worker each loop turn.
     std::atomic<bool> stopping_{false};
+    // Submissions from threads that are not workers still inside submit(). A
+    // thread outside the runtime (an event::set() from a signal thread, say) may
+    // resume the task whose end lets block_on return and the runtime be destroyed
+    // while it is still notifying a worker: the destructor waits for it to leave.
+    std::atomic<unsigned> outside_submits_{0};
 };
 
 }  // namespace weft::detail
