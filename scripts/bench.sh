@@ -2,7 +2,8 @@
 # The main job: install dependencies, build weft in release mode, and print the
 # fork-join throughput comparison against oneTBB (and sequential code), then the
 # TCP echo comparison against a plain epoll loop (weft-echo-bench, defaults), then
-# channel and mutex beside their std equivalents (weft-sync-bench, defaults).
+# channel and mutex beside their std equivalents (weft-sync-bench, defaults), then
+# the RESP server against redis-server under redis-benchmark (resp_bench.sh).
 # Extra arguments go to weft-compare, e.g. --standard for the public suite's sizes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,9 +11,12 @@ source scripts/deps.sh
 weft_install_deps
 
 [ -d build ] || meson setup build --buildtype=release
-ninja -C build -j"$(nproc)" bench/weft-compare bench/weft-forkjoin bench/weft-echo-bench bench/weft-sync-bench
+ninja -C build -j"$(nproc)" bench/weft-compare bench/weft-forkjoin bench/weft-echo-bench bench/weft-sync-bench \
+    examples/resp_server
 ./build/bench/weft-compare "$@"
 echo
 ./build/bench/weft-echo-bench
 echo
 ./build/bench/weft-sync-bench
+echo
+bash scripts/resp_bench.sh build
