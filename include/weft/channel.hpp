@@ -23,12 +23,9 @@ namespace weft {
 template <class T>
 class channel {
 public:
-    class [[nodiscard]] send_awaiter {
+    class [[nodiscard]] send_awaiter : public detail::waiting_awaiter {
     public:
         send_awaiter(channel& ch, T value) : ch_(ch), value_(std::move(value)) {}
-        send_awaiter(const send_awaiter&) = delete;
-        send_awaiter& operator=(const send_awaiter&) = delete;
-        ~send_awaiter() { detail::abandon_wait(waiter_); }
 
         bool await_ready() const noexcept { return false; }
         template <class Promise>
@@ -42,23 +39,19 @@ public:
             return false;
         }
         void await_resume() {
-            if (!detail::finish_wait(waiter_) || closed_) throw channel_closed();
+            if (!finish() || closed_) throw channel_closed();
         }
 
     private:
         channel& ch_;
         T value_;
-        detail::sync_waiter waiter_;
         detail::sync_waiter* to_wake_ = nullptr;
         bool closed_ = false;
     };
 
-    class [[nodiscard]] recv_awaiter {
+    class [[nodiscard]] recv_awaiter : public detail::waiting_awaiter {
     public:
         explicit recv_awaiter(channel& ch) noexcept : ch_(ch) {}
-        recv_awaiter(const recv_awaiter&) = delete;
-        recv_awaiter& operator=(const recv_awaiter&) = delete;
-        ~recv_awaiter() { detail::abandon_wait(waiter_); }
 
         bool await_ready() const noexcept { return false; }
         template <class Promise>
@@ -72,14 +65,13 @@ public:
             return false;
         }
         std::optional<T> await_resume() {
-            detail::finish_wait(waiter_);  // closed: value_ stays empty
+            finish();  // closed: value_ stays empty
             return std::move(value_);
         }
 
     private:
         channel& ch_;
         std::optional<T> value_;
-        detail::sync_waiter waiter_;
         detail::sync_waiter* to_wake_ = nullptr;
     };
 

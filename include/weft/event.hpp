@@ -14,12 +14,9 @@ namespace weft {
 
 class WEFT_API event {
 public:
-    class [[nodiscard]] wait_awaiter {
+    class [[nodiscard]] wait_awaiter : public detail::waiting_awaiter {
     public:
         explicit wait_awaiter(event& e) noexcept : e_(e) {}
-        wait_awaiter(const wait_awaiter&) = delete;
-        wait_awaiter& operator=(const wait_awaiter&) = delete;
-        ~wait_awaiter() { detail::abandon_wait(waiter_); }
 
         bool await_ready() const noexcept { return e_.is_set(); }
         template <class Promise>
@@ -27,13 +24,10 @@ public:
             return detail::suspend_waiter(waiter_, h, e_.guard_, e_.waiters_, "weft::event::wait",
                                           [this] { return e_.is_set(); });
         }
-        void await_resume() {
-            if (waiter_.handle_) detail::finish_wait(waiter_);
-        }
+        void await_resume() { finish(); }
 
     private:
         event& e_;
-        detail::sync_waiter waiter_;
     };
 
     // `initially_set`: start set (waits pass at once).

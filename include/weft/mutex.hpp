@@ -43,12 +43,9 @@ public:
         mutex* m_ = nullptr;
     };
 
-    class [[nodiscard]] lock_awaiter {
+    class [[nodiscard]] lock_awaiter : public detail::waiting_awaiter {
     public:
         explicit lock_awaiter(mutex& m) noexcept : m_(m) {}
-        lock_awaiter(const lock_awaiter&) = delete;
-        lock_awaiter& operator=(const lock_awaiter&) = delete;
-        ~lock_awaiter() { detail::abandon_wait(waiter_); }
 
         bool await_ready() noexcept { return m_.try_lock(); }
         template <class Promise>
@@ -57,13 +54,12 @@ public:
                                           [this] { return m_.lock_or_announce_waiter(); });
         }
         guard await_resume() {
-            if (waiter_.handle_) detail::finish_wait(waiter_);
+            finish();
             return guard(m_, std::adopt_lock);
         }
 
     private:
         mutex& m_;
-        detail::sync_waiter waiter_;
     };
 
     mutex() noexcept = default;

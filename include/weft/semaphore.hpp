@@ -16,12 +16,9 @@ namespace weft {
 
 class WEFT_API semaphore {
 public:
-    class [[nodiscard]] acquire_awaiter {
+    class [[nodiscard]] acquire_awaiter : public detail::waiting_awaiter {
     public:
         explicit acquire_awaiter(semaphore& s) noexcept : s_(s) {}
-        acquire_awaiter(const acquire_awaiter&) = delete;
-        acquire_awaiter& operator=(const acquire_awaiter&) = delete;
-        ~acquire_awaiter() { detail::abandon_wait(waiter_); }
 
         bool await_ready() noexcept { return s_.try_acquire(); }
         template <class Promise>
@@ -29,13 +26,10 @@ public:
             return detail::suspend_waiter(waiter_, h, s_.guard_, s_.waiters_, "weft::semaphore::acquire",
                                           [this] { return s_.acquire_or_announce_waiter(); });
         }
-        void await_resume() {
-            if (waiter_.handle_) detail::finish_wait(waiter_);
-        }
+        void await_resume() { finish(); }
 
     private:
         semaphore& s_;
-        detail::sync_waiter waiter_;
     };
 
     // `permits` free permits to start with; usage_error above max_permits.

@@ -15,12 +15,9 @@ namespace weft {
 
 class WEFT_API wait_group {
 public:
-    class [[nodiscard]] wait_awaiter {
+    class [[nodiscard]] wait_awaiter : public detail::waiting_awaiter {
     public:
         explicit wait_awaiter(wait_group& g) noexcept : g_(g) {}
-        wait_awaiter(const wait_awaiter&) = delete;
-        wait_awaiter& operator=(const wait_awaiter&) = delete;
-        ~wait_awaiter() { detail::abandon_wait(waiter_); }
 
         bool await_ready() const noexcept { return g_.count() == 0; }
         template <class Promise>
@@ -28,13 +25,10 @@ public:
             return detail::suspend_waiter(waiter_, h, g_.guard_, g_.waiters_, "weft::wait_group::wait",
                                           [this] { return g_.count() == 0; });
         }
-        void await_resume() {
-            if (waiter_.handle_) detail::finish_wait(waiter_);
-        }
+        void await_resume() { finish(); }
 
     private:
         wait_group& g_;
-        detail::sync_waiter waiter_;
     };
 
     wait_group() noexcept = default;

@@ -161,4 +161,22 @@ inline void abandon_wait(sync_waiter& w) noexcept {
     cancel_scope::remove(w);
 }
 
+// The base of every sync primitive's awaiter: the waiter it suspends with, left
+// cleanly if the frame is destroyed while it waits.
+class waiting_awaiter {
+public:
+    waiting_awaiter() noexcept = default;
+    waiting_awaiter(const waiting_awaiter&) = delete;
+    waiting_awaiter& operator=(const waiting_awaiter&) = delete;
+    ~waiting_awaiter() { abandon_wait(waiter_); }
+
+protected:
+    // In await_resume: true when the operation happened (without waiting, or
+    // granted after a wait), false when the primitive was closed; throws
+    // weft::cancelled when the wait was cancelled.
+    bool finish() { return !waiter_.handle_ || finish_wait(waiter_); }
+
+    sync_waiter waiter_;
+};
+
 }  // namespace weft::detail
