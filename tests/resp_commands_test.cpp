@@ -131,6 +131,21 @@ TEST_CASE("resp commands: EXPIRE, PEXPIRE, TTL, PTTL, PERSIST, and expiry itself
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     CHECK(s.db.sweep_expired(1000) == 100);
     CHECK(s.run({"DBSIZE"}) == integer(0));
+    // With a small budget, each sweep visits part of the store, and successive
+    // sweeps reach every expired key without touching the live ones.
+    for (int i = 0; i < 5000; ++i) s.run({"SET", std::string("live").append(std::to_string(i)), "v"});
+    for (int i = 0; i < 100; ++i) s.run({"SET", std::string("e").append(std::to_string(i)), "v", "PX", "1"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::size_t swept = 0;
+    int sweeps = 0;
+    while (swept < 100 && sweeps < 1000) {
+        swept += s.db.sweep_expired(64);
+        ++sweeps;
+    }
+    CHECK(swept == 100);
+    CHECK(sweeps > 1);  // 64 entries a sweep cannot cover 5,100 keys at once
+    CHECK(s.run({"DBSIZE"}) == integer(5000));
+    CHECK(s.run({"FLUSHALL"}) == ok);
     CHECK(s.run({"SET", "gone", "v"}) == ok);
     CHECK(s.run({"EXPIRE", "gone", "-1"}) == integer(1));  // a past deadline deletes it
     CHECK(s.run({"EXISTS", "gone"}) == integer(0));

@@ -77,23 +77,45 @@ std::uint64_t store::scan(std::uint64_t cursor, std::size_t count, std::string_v
     return cursor >= k_shards ? 0 : cursor;
 }
 
-std::size_t store::sweep_expired(std::size_t budget) {
+std::size_t store::sweep_expired(std::size_t visit_budget) {
+    // Walks the shards bucket by bucket from where the last sweep stopped, so one
+    // call costs at most about `visit_budget` entries whatever the store's size
+    // (Redis samples its keys the same way). While at least a quarter of what it
+    // visits has expired, it keeps going, up to ten budgets: a burst of expiries
+    // is cleared quickly, and a store without any costs one budget per call. A
+    // rehash between calls only moves the cursor: lazy expiry on access keeps
+    // correctness, the sweep only reclaims memory.
     std::lock_guard sweep(sweep_mutex_);
     const millis now = now_ms();
     std::size_t removed = 0;
-    for (std::size_t visited = 0; visited < k_shards && budget != 0; ++visited) {
-        shard& s = shards_[sweep_next_];
-        sweep_next_ = (sweep_next_ + 1) % k_shards;
-        std::lock_guard lock(s.mutex);
-        for (auto it = s.map.begin(); it != s.map.end() && budget != 0;) {
-            if (it->second.expired(now)) {
-                it = s.map.erase(it);
-                ++removed;
-                --budget;
-            } else {
-                ++it;
-            }
+    std::size_t visited = 0;
+    std::size_t round_visited = 0;
+    std::size_t round_removed = 0;
+    std::vector<std::string> expired;
+    for (std::size_t shards_seen = 0; shards_seen <= k_shards;) {
+        if (round_visited >= visit_budget) {
+            if (round_removed * 4 < round_visited || visited >= 10 * visit_budget) break;
+            round_visited = round_removed = 0;
         }
+        shard& s = shards_[sweep_shard_];
+        {
+            std::lock_guard lock(s.mutex);
+            for (; sweep_bucket_ < s.map.bucket_count() && round_visited < visit_budget; ++sweep_bucket_) {
+                for (auto it = s.map.begin(sweep_bucket_); it != s.map.end(sweep_bucket_); ++it) {
+                    ++visited;
+                    ++round_visited;
+                    if (it->second.expired(now)) expired.push_back(it->first);
+                }
+                for (const std::string& k : expired) s.map.erase(k);
+                removed += expired.size();
+                round_removed += expired.size();
+                expired.clear();
+            }
+            if (sweep_bucket_ < s.map.bucket_count()) continue;  // budget spent inside this shard
+        }
+        sweep_bucket_ = 0;
+        sweep_shard_ = (sweep_shard_ + 1) % k_shards;
+        ++shards_seen;
     }
     return removed;
 }

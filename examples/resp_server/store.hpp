@@ -73,8 +73,10 @@ public:
     // next cursor (0 when done).
     std::uint64_t scan(std::uint64_t cursor, std::size_t count, std::string_view pattern,
                        std::vector<std::string>& out);
-    // Removes up to `budget` expired keys; returns how many.
-    std::size_t sweep_expired(std::size_t budget);
+    // One step of the active expiry: visits about `visit_budget` entries (more
+    // while many of them have expired), removes the expired ones, and returns how
+    // many it removed. Successive calls cycle through the whole store.
+    std::size_t sweep_expired(std::size_t visit_budget);
     std::size_t keys_with_expiry();
 
 private:
@@ -82,7 +84,8 @@ private:
     static void drop_if_expired(shard& s, std::string_view key);
 
     std::array<shard, k_shards> shards_;
-    std::size_t sweep_next_ = 0;
+    std::size_t sweep_shard_ = 0;   // where the next sweep starts: a shard
+    std::size_t sweep_bucket_ = 0;  // and a bucket in it
     std::mutex sweep_mutex_;
 };
 
