@@ -69,6 +69,11 @@ void uring_reactor::attach_to_thread() {
         if (::syscall(__NR_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0) < 0)
             throw io_error(errno, "io_uring_register(ENABLE_RINGS)");
     }
+    // Every io_uring_enter names the ring by a registered index instead of its fd,
+    // which spares the kernel an fd-table lookup and reference per call. The index
+    // belongs to this thread, the ring's only issuer. A kernel without it (before
+    // 5.18) just keeps using the fd.
+    if (io_uring_register_ring_fd(&ring_) == 1) ring_fd_registered_ = true;
     arm_wake_read();
 }
 
@@ -163,14 +168,21 @@ void uring_reactor::notify() noexcept {
 }
 
 void uring_reactor::shutdown_backend() {
-    if (in_flight_ == 0 && !wake_armed_) return;
-    io_uring_sqe* sqe = next_sqe();
-    io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
-    io_uring_sqe_set_data64(sqe, k_ignore_tag);
-    while (in_flight_ != 0 || wake_armed_) {
-        io_uring_cqe* cqe = nullptr;
-        io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, nullptr, nullptr);
-        reap();
+    if (in_flight_ != 0 || wake_armed_) {
+        io_uring_sqe* sqe = next_sqe();
+        io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+        io_uring_sqe_set_data64(sqe, k_ignore_tag);
+        while (in_flight_ != 0 || wake_armed_) {
+            io_uring_cqe* cqe = nullptr;
+            io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, nullptr, nullptr);
+            reap();
+        }
+    }
+    // The registered index lives in this thread's table; drop it here, not in the
+    // destructor, which may run on another thread.
+    if (ring_fd_registered_) {
+        io_uring_unregister_ring_fd(&ring_);
+        ring_fd_registered_ = false;
     }
 }
 

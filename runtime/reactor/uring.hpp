@@ -38,6 +38,7 @@ private:
     int wake_fd_ = -1;
     std::uint64_t wake_buf_ = 0;
     bool wake_armed_ = false;
+    bool ring_fd_registered_ = false;
     // Owner only: submitted ops whose completion has not been reaped.
     std::size_t in_flight_ = 0;
 };
