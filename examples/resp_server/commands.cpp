@@ -69,8 +69,7 @@ void cmd_ping(context& c) {
 void cmd_echo(context& c) { put_bulk(c.out, c.a[1]); }
 
 void cmd_get(context& c) {
-    c.db.with_key(c.a[1], [&](store::map_type& m) {
-        auto it = m.find(c.a[1]);
+    c.db.with_key(c.a[1], [&](store::map_type& m, store::map_type::iterator it) {
         reply_value(c.out, it == m.end() ? nullptr : &it->second);
     });
 }
@@ -107,8 +106,7 @@ void cmd_set(context& c) {
             return syntax_error(c.out);
         }
     }
-    c.db.with_key(c.a[1], [&](store::map_type& m) {
-        auto it = m.find(c.a[1]);
+    c.db.with_key(c.a[1], [&](store::map_type& m, store::map_type::iterator it) {
         const bool exists = it != m.end();
         if (get) reply_value(c.out, exists ? &it->second : nullptr);
         if ((nx && exists) || (xx && !exists)) {
@@ -126,8 +124,7 @@ void cmd_set(context& c) {
 }
 
 void cmd_getset(context& c) {
-    c.db.with_key(c.a[1], [&](store::map_type& m) {
-        auto it = m.find(c.a[1]);
+    c.db.with_key(c.a[1], [&](store::map_type& m, store::map_type::iterator it) {
         if (it == m.end()) {
             put_null(c.out);
             m.emplace(std::string(c.a[1]), entry{std::string(c.a[2]), 0});
@@ -142,8 +139,7 @@ void cmd_getset(context& c) {
 void cmd_del_or_exists(context& c, bool del) {
     std::int64_t n = 0;
     for (std::size_t i = 1; i < c.a.size(); ++i)
-        c.db.with_key(c.a[i], [&](store::map_type& m) {
-            auto it = m.find(c.a[i]);
+        c.db.with_key(c.a[i], [&](store::map_type& m, store::map_type::iterator it) {
             if (it == m.end()) return;
             ++n;
             if (del) m.erase(it);
@@ -152,8 +148,7 @@ void cmd_del_or_exists(context& c, bool del) {
 }
 
 void incr_by(context& c, std::int64_t by) {
-    c.db.with_key(c.a[1], [&](store::map_type& m) {
-        auto it = m.find(c.a[1]);
+    c.db.with_key(c.a[1], [&](store::map_type& m, store::map_type::iterator it) {
         std::int64_t v = 0;
         if (it != m.end()) {
             const auto cur = to_int(it->second.value);
@@ -179,8 +174,7 @@ void cmd_incrby(context& c, bool negate) {
 }
 
 void cmd_append(context& c) {
-    c.db.with_key(c.a[1], [&](store::map_type& m) {
-        auto it = m.find(c.a[1]);
+    c.db.with_key(c.a[1], [&](store::map_type& m, store::map_type::iterator it) {
         if (it == m.end()) it = m.emplace(std::string(c.a[1]), entry{}).first;
         it->second.value.append(c.a[2]);
         put_integer(c.out, static_cast<std::int64_t>(it->second.value.size()));
@@ -188,8 +182,7 @@ void cmd_append(context& c) {
 }
 
 void cmd_strlen(context& c) {
-    c.db.with_key(c.a[1], [&](store::map_type& m) {
-        auto it = m.find(c.a[1]);
+    c.db.with_key(c.a[1], [&](store::map_type& m, store::map_type::iterator it) {
         put_integer(c.out, it == m.end() ? 0 : static_cast<std::int64_t>(it->second.value.size()));
     });
 }
@@ -197,8 +190,7 @@ void cmd_strlen(context& c) {
 void cmd_mget(context& c) {
     put_array_header(c.out, c.a.size() - 1);
     for (std::size_t i = 1; i < c.a.size(); ++i)
-        c.db.with_key(c.a[i], [&](store::map_type& m) {
-            auto it = m.find(c.a[i]);
+        c.db.with_key(c.a[i], [&](store::map_type& m, store::map_type::iterator it) {
             reply_value(c.out, it == m.end() ? nullptr : &it->second);
         });
 }
@@ -225,8 +217,7 @@ void cmd_expire(context& c, millis unit, const char* name) {
     if (!v) return not_integer(c.out);
     if (*v > std::numeric_limits<std::int64_t>::max() / unit || *v < std::numeric_limits<std::int64_t>::min() / unit)
         return put_error(c.out, std::string("ERR invalid expire time in '") + name + "' command");
-    c.db.with_key(c.a[1], [&](store::map_type& m) {
-        auto it = m.find(c.a[1]);
+    c.db.with_key(c.a[1], [&](store::map_type& m, store::map_type::iterator it) {
         if (it == m.end()) return put_integer(c.out, 0);
         if (*v <= 0)
             m.erase(it);  // a deadline already past deletes the key, as in Redis
@@ -237,8 +228,7 @@ void cmd_expire(context& c, millis unit, const char* name) {
 }
 
 void cmd_ttl(context& c, millis unit) {
-    c.db.with_key(c.a[1], [&](store::map_type& m) {
-        auto it = m.find(c.a[1]);
+    c.db.with_key(c.a[1], [&](store::map_type& m, store::map_type::iterator it) {
         if (it == m.end()) return put_integer(c.out, -2);
         if (it->second.expires_at == 0) return put_integer(c.out, -1);
         const millis left = std::max<millis>(0, it->second.expires_at - now_ms());
@@ -247,8 +237,7 @@ void cmd_ttl(context& c, millis unit) {
 }
 
 void cmd_persist(context& c) {
-    c.db.with_key(c.a[1], [&](store::map_type& m) {
-        auto it = m.find(c.a[1]);
+    c.db.with_key(c.a[1], [&](store::map_type& m, store::map_type::iterator it) {
         if (it == m.end() || it->second.expires_at == 0) return put_integer(c.out, 0);
         it->second.expires_at = 0;
         put_integer(c.out, 1);

@@ -8,7 +8,7 @@ namespace resp {
 
 void store::drop_if_expired(shard& s, std::string_view key) {
     auto it = s.map.find(key);
-    if (it != s.map.end() && it->second.expired(now_ms())) s.map.erase(it);
+    if (it != s.map.end() && it->second.expired_now()) s.map.erase(it);
 }
 
 void store::with_keys(const std::vector<std::string_view>& keys,
