@@ -216,11 +216,28 @@ int main(int argc, char** argv) {
     srv.limits.max_bulk = opt.max_bulk;
     srv.info.workers = opt.workers;
 
-    // Room for maxclients sockets.
+    // Room for maxclients sockets plus the runtime's own descriptors: the soft
+    // limit is raised (and the hard one, where the process may). Where the system
+    // refuses, maxclients shrinks to fit and the server says so, as Redis does.
+    constexpr std::size_t k_reserved_fds = 64;
     rlimit lim{};
-    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < opt.maxclients + 64) {
-        lim.rlim_cur = std::min<rlim_t>(lim.rlim_max, opt.maxclients + 64);
-        setrlimit(RLIMIT_NOFILE, &lim);
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < opt.maxclients + k_reserved_fds) {
+        const rlim_t want = opt.maxclients + k_reserved_fds;
+        rlimit raised{want, std::max(lim.rlim_max, want)};
+        if (setrlimit(RLIMIT_NOFILE, &raised) != 0) {
+            raised = {std::min(lim.rlim_max, want), lim.rlim_max};
+            setrlimit(RLIMIT_NOFILE, &raised);
+        }
+        getrlimit(RLIMIT_NOFILE, &lim);
+        if (lim.rlim_cur < want) {
+            const std::size_t fit = lim.rlim_cur > 2 * k_reserved_fds ? lim.rlim_cur - k_reserved_fds : k_reserved_fds;
+            std::fprintf(stderr,
+                         "resp_server: the open-file limit is %llu and cannot be raised to %llu; --maxclients "
+                         "reduced from %zu to %zu\n",
+                         static_cast<unsigned long long>(lim.rlim_cur), static_cast<unsigned long long>(want),
+                         opt.maxclients, fit);
+            opt.maxclients = fit;
+        }
     }
 
     // SIGINT/SIGTERM go to one thread that asks the server to stop; every other
