@@ -52,7 +52,7 @@ public:
             : tasks_(tasks),
               children_(std::apply([](auto&... t) { return std::array<child_ref, sizeof...(Ts)>{child_of(t)...}; },
                                    tasks)),
-              join_(children_.data(), sizeof...(Ts)) {}
+              join_(child_ref_array{children_.data()}, sizeof...(Ts)) {}
 
         bool await_ready() const {
             std::apply([](auto&... t) { (check_child(t), ...); }, tasks_);
@@ -97,10 +97,13 @@ public:
     class awaiter {
     public:
         explicit awaiter(std::vector<task<T>>& tasks)
-            : tasks_(tasks), children_(make_children(tasks)), join_(children_.data(), static_cast<std::uint32_t>(children_.size())) {}
+            : tasks_(tasks), join_(task_array<T>{tasks.data()}, checked_size(tasks)) {}
 
         bool await_ready() const {
-            for (const task<T>& t : tasks_) check_child(t);
+            for (const task<T>& t : tasks_) {
+                if (!t) throw usage_error("weft::when_all: the vector holds an empty task (moved-from or default-constructed)");
+                check_child(t);
+            }
             return tasks_.empty();
         }
         template <class Promise>
@@ -109,7 +112,7 @@ public:
         }
         result_type await_resume() {
             if (join_.first_error() >= 0)
-                std::rethrow_exception(children_[static_cast<std::size_t>(join_.first_error())].promise->error_);
+                std::rethrow_exception(tasks_[static_cast<std::size_t>(join_.first_error())].handle().promise().error_);
             result_type out;
             out.reserve(tasks_.size());
             for (task<T>& t : tasks_) out.push_back(take_value(t));
@@ -117,21 +120,14 @@ public:
         }
 
     private:
-        static std::vector<child_ref> make_children(std::vector<task<T>>& tasks) {
+        static std::uint32_t checked_size(const std::vector<task<T>>& tasks) {
             if (tasks.size() > std::numeric_limits<std::uint32_t>::max())
                 throw usage_error("weft::when_all: more than 2^32-1 tasks in one call");
-            std::vector<child_ref> children;
-            children.reserve(tasks.size());
-            for (task<T>& t : tasks) {
-                if (!t) throw usage_error("weft::when_all: the vector holds an empty task (moved-from or default-constructed)");
-                children.push_back(child_of(t));
-            }
-            return children;
+            return static_cast<std::uint32_t>(tasks.size());
         }
 
         std::vector<task<T>>& tasks_;
-        std::vector<child_ref> children_;
-        fork_join join_;
+        basic_fork_join<task_array<T>> join_;
     };
 
     awaiter operator co_await() && { return awaiter(tasks_); }

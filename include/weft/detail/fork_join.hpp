@@ -47,12 +47,27 @@ child_ref child_of(const task<T>& t) noexcept {
     return {h, &h.promise()};
 }
 
-class fork_join {
-public:
-    fork_join(child_ref* children, std::uint32_t n) noexcept : children_(children), n_(n) {}
+// How a fork_join reaches child i. when_all(task<Ts>...) has children of
+// different types, so it lists them as child_refs; when_all(vector<task<T>>)
+// reads the tasks themselves and needs no second array (no allocation).
+struct child_ref_array {
+    child_ref* refs;
+    child_ref operator[](std::uint32_t i) const noexcept { return refs[i]; }
+};
 
-    fork_join(const fork_join&) = delete;
-    fork_join& operator=(const fork_join&) = delete;
+template <class T>
+struct task_array {
+    const task<T>* tasks;
+    child_ref operator[](std::uint32_t i) const noexcept { return child_of(tasks[i]); }
+};
+
+template <class Children>
+class basic_fork_join {
+public:
+    basic_fork_join(Children children, std::uint32_t n) noexcept : children_(children), n_(n) {}
+
+    basic_fork_join(const basic_fork_join&) = delete;
+    basic_fork_join& operator=(const basic_fork_join&) = delete;
 
     // The body of the awaiter's await_suspend: forks every child and returns the
     // first one to run. Requires n_ >= 1 and every child awaitable.
@@ -89,7 +104,7 @@ public:
 
 private:
     static std::coroutine_handle<> child_done(promise_base& p) noexcept {
-        auto& fj = *static_cast<fork_join*>(p.join_);
+        auto& fj = *static_cast<basic_fork_join*>(p.join_);
         if (p.error_) [[unlikely]] {
             std::int32_t none = -1;
             // relaxed: only which child wins matters; the join publishes it.
@@ -129,7 +144,7 @@ private:
         return std::noop_coroutine();
     }
 
-    child_ref* const children_;
+    const Children children_;
     const std::uint32_t n_;
     bool sequential_ = false;
     std::coroutine_handle<> parent_ = nullptr;
@@ -138,5 +153,7 @@ private:
     // Written by failing children; read by the parent after the join.
     std::atomic<std::int32_t> first_error_{-1};
 };
+
+using fork_join = basic_fork_join<child_ref_array>;
 
 }  // namespace weft::detail
