@@ -140,8 +140,8 @@ weft::task<void> accept_loop(weft::net::tcp_listener& listener, server& srv) {
 
 weft::task<void> sweep_expired(server& srv) {
     for (;;) {
-        // About 2,000 entries every 100 ms (more while many have expired): the
-        // sweep's cost does not grow with the store.
+        // About 2,000 buckets and entries every 100 ms (more while many have
+        // expired): the sweep's cost does not grow with the store.
         co_await weft::sleep_for(std::chrono::milliseconds(100));
         srv.info.expired_swept.fetch_add(srv.db.sweep_expired(2000), std::memory_order_relaxed);
     }

@@ -79,8 +79,8 @@ std::uint64_t store::scan(std::uint64_t cursor, std::size_t count, std::string_v
 
 std::size_t store::sweep_expired(std::size_t visit_budget) {
     // Walks the shards bucket by bucket from where the last sweep stopped, so one
-    // call costs at most about `visit_budget` entries whatever the store's size
-    // (Redis samples its keys the same way). While at least a quarter of what it
+    // call costs about `visit_budget` buckets and entries whatever the store's
+    // size (Redis samples its keys the same way). While at least a quarter of what it
     // visits has expired, it keeps going, up to ten budgets: a burst of expiries
     // is cleared quickly, and a store without any costs one budget per call. A
     // rehash between calls only moves the cursor: lazy expiry on access keeps
@@ -101,6 +101,10 @@ std::size_t store::sweep_expired(std::size_t visit_budget) {
         {
             std::lock_guard lock(s.mutex);
             for (; sweep_bucket_ < s.map.bucket_count() && round_visited < visit_budget; ++sweep_bucket_) {
+                // An empty bucket counts as a visit too: after a FLUSHALL the
+                // table keeps its buckets, and walking them is not free.
+                ++visited;
+                ++round_visited;
                 for (auto it = s.map.begin(sweep_bucket_); it != s.map.end(sweep_bucket_); ++it) {
                     ++visited;
                     ++round_visited;

@@ -84,9 +84,9 @@ public:
     // next cursor (0 when done).
     std::uint64_t scan(std::uint64_t cursor, std::size_t count, std::string_view pattern,
                        std::vector<std::string>& out);
-    // One step of the active expiry: visits about `visit_budget` entries (more
-    // while many of them have expired), removes the expired ones, and returns how
-    // many it removed. Successive calls cycle through the whole store.
+    // One step of the active expiry: visits about `visit_budget` buckets and
+    // entries (more while many of them have expired), removes the expired ones,
+    // and returns how many it removed. Successive calls cycle through the store.
     std::size_t sweep_expired(std::size_t visit_budget);
     std::size_t keys_with_expiry();
 
