@@ -163,32 +163,30 @@ void put_error(std::string& out, std::string_view s) {
     out += k_crlf;
 }
 
-void put_integer(std::string& out, std::int64_t v) {
+namespace {
+
+// A type byte, a number and CRLF: ":42", "$5", "*3".
+template <class Number>
+void put_number_line(std::string& out, char type, Number n) {
     char buf[24];
-    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-    out += ':';
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
+    out += type;
     out.append(buf, end);
     out += k_crlf;
 }
 
+}  // namespace
+
+void put_integer(std::string& out, std::int64_t v) { put_number_line(out, ':', v); }
+
 void put_bulk(std::string& out, std::string_view s) {
-    char buf[24];
-    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, s.size());
-    out += '$';
-    out.append(buf, end);
-    out += k_crlf;
+    put_number_line(out, '$', s.size());
     out += s;
     out += k_crlf;
 }
 
 void put_null(std::string& out) { out += "$-1\r\n"; }
 
-void put_array_header(std::string& out, std::size_t n) {
-    char buf[24];
-    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
-    out += '*';
-    out.append(buf, end);
-    out += k_crlf;
-}
+void put_array_header(std::string& out, std::size_t n) { put_number_line(out, '*', n); }
 
 }  // namespace resp

@@ -80,18 +80,18 @@ std::uint64_t store::scan(std::uint64_t cursor, std::size_t count, std::string_v
 std::size_t store::sweep_expired(std::size_t visit_budget) {
     // Walks the shards bucket by bucket from where the last sweep stopped, so one
     // call costs about `visit_budget` buckets and entries whatever the store's
-    // size (Redis samples its keys the same way). While at least a quarter of what it
-    // visits has expired, it keeps going, up to ten budgets: a burst of expiries
-    // is cleared quickly, and a store without any costs one budget per call. A
-    // rehash between calls only moves the cursor: lazy expiry on access keeps
-    // correctness, the sweep only reclaims memory.
+    // size (Redis samples its keys the same way). While at least a quarter of
+    // what it visits has expired, it keeps going, up to ten budgets: a burst of
+    // expiries is cleared quickly, and a store without any costs one budget per
+    // call. A rehash between calls only moves the cursor: lazy expiry on access
+    // keeps correctness, the sweep only reclaims memory.
     std::lock_guard sweep(sweep_mutex_);
     const millis now = now_ms();
     std::size_t removed = 0;
     std::size_t visited = 0;
     std::size_t round_visited = 0;
     std::size_t round_removed = 0;
-    std::vector<std::string> expired;
+    std::vector<std::string> expired;  // a bucket's, erased after walking it
     for (std::size_t shards_seen = 0; shards_seen <= k_shards;) {
         if (round_visited >= visit_budget) {
             if (round_removed * 4 < round_visited || visited >= 10 * visit_budget) break;

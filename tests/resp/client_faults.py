@@ -4,51 +4,12 @@ middle of a bulk string, a client sending 1 MB of garbage, a client announcing a
 bulk larger than --max-bulk, and 200 clients that vanish mid-command. The server
 must keep serving a well-behaved client throughout, refuse the bad ones with a
 protocol error, and leak no connection (INFO's connected_clients returns to 1)."""
-import os
 import random
-import re
 import socket
-import subprocess
 import sys
 import time
 
-
-def start(server):
-    proc = subprocess.Popen([server, "--port", "0", "--workers", "2", "--max-bulk", "1048576"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    line = proc.stdout.readline()
-    m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
-    if not m:
-        proc.kill()
-        sys.exit(f"resp_server did not start: {line!r}")
-    return proc, int(m.group(1))
-
-
-def connect(port):
-    s = socket.create_connection(("127.0.0.1", port), timeout=20)
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return s
-
-
-def command(s, *args):
-    req = b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
-    s.sendall(req)
-    return read_reply(s)
-
-
-def read_reply(s):
-    buf = b""
-    while b"\r\n" not in buf:
-        chunk = s.recv(65536)
-        if not chunk:
-            return buf
-        buf += chunk
-    if buf.startswith(b"$"):
-        n = int(buf[1:buf.index(b"\r\n")])
-        want = buf.index(b"\r\n") + 2 + max(n, 0) + (2 if n >= 0 else 0)
-        while len(buf) < want:
-            buf += s.recv(65536)
-    return buf
+from resp_client import check, command, connect, connected_clients, start
 
 
 def read_until_closed(s):
@@ -64,18 +25,8 @@ def read_until_closed(s):
     return data
 
 
-def connected_clients(s):
-    info = command(s, b"INFO", b"clients").decode()
-    return int(re.search(r"connected_clients:(\d+)", info).group(1))
-
-
-def check(cond, what):
-    if not cond:
-        sys.exit("FAILED: " + what)
-
-
 def main():
-    proc, port = start(sys.argv[1])
+    proc, port = start(sys.argv[1], "--workers", "2", "--max-bulk", "1048576")
     try:
         good = connect(port)
         check(command(good, b"SET", b"k", b"v") == b"+OK\r\n", "SET before the faults")

@@ -14,9 +14,10 @@ import os
 import re
 import resource
 import socket
-import subprocess
 import sys
 import time
+
+from resp_client import check, command, connect, connected_clients, start
 
 CONNECTIONS = 10_000
 IDLE_WINDOW_S = 2.0
@@ -52,43 +53,12 @@ def idle_cpu(pid):
     return cpu_seconds(pid) - before
 
 
-def command(s, *args):
-    s.sendall(b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args))
-    buf = b""
-    while not buf.endswith(b"\r\n"):
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        buf += chunk
-    if buf.startswith(b"$"):
-        n = int(buf[1:buf.index(b"\r\n")])
-        want = buf.index(b"\r\n") + 2 + max(n, 0) + (2 if n >= 0 else 0)
-        while len(buf) < want:
-            buf += s.recv(65536)
-    return buf
-
-
-def connected_clients(s):
-    info = command(s, b"INFO", b"clients").decode()
-    return int(re.search(r"connected_clients:(\d+)", info).group(1))
-
-
-def check(cond, what):
-    if not cond:
-        sys.exit("FAILED: " + what)
-
-
 def main():
     raise_fd_limit(CONNECTIONS + 256)
-    proc = subprocess.Popen([sys.argv[1], "--port", "0", "--workers", "2", "--maxclients", str(CONNECTIONS + 16)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc, port = start(sys.argv[1], "--workers", "2", "--maxclients", str(CONNECTIONS + 16))
     conns = []
     try:
-        line = proc.stdout.readline()
-        m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
-        check(m is not None, f"resp_server did not start: {line!r}")
-        port = int(m.group(1))
-        good = socket.create_connection(("127.0.0.1", port), timeout=30)
+        good = connect(port, timeout=30)
         check(command(good, b"PING") == b"+PONG\r\n", "PING before the idle connections")
         base_cpu = idle_cpu(proc.pid)
         base_rss = rss_mib(proc.pid)
