@@ -64,6 +64,7 @@ fd_waiters* epoll_reactor::register_fd(int fd) {
         delete w;
         throw io_error(err, "epoll_ctl(ADD fd " + std::to_string(fd) + ")");
     }
+    core_->registered.fetch_add(1, std::memory_order_relaxed);  // relaxed: a hint
     return w;
 }
 
@@ -111,17 +112,17 @@ void epoll_reactor::dispatch(fd_waiters& w, std::uint32_t events) {
             w.hung_up_.store(true, std::memory_order_relaxed);
         for (int d = 0; d < 2; ++d) {
             if (!(d == 0 ? readable : writable)) continue;
-            // release: pairs with seq_of()'s acquire load; a reader that sees this
-            // count also sees hung_up_ (so the short-read memo never skips the recv
-            // that would report the end of stream). park_waiter() compares under
-            // mutex_, which orders it on its own.
-            w.seq_[d].fetch_add(1, std::memory_order_release);
+            // A load and a store, not a read-modify-write: every writer holds
+            // mutex_. release: pairs with seq_of()'s acquire load; a reader that
+            // sees this count also sees hung_up_ (so the short-read memo never
+            // skips the recv that would report the end of stream). park_waiter()
+            // compares under mutex_, which orders it on its own.
+            w.seq_[d].store(w.seq_[d].load(std::memory_order_relaxed) + 1, std::memory_order_release);
             if (readiness_waiter* r = w.waiter_[d]) {
                 w.waiter_[d] = nullptr;
                 r->parked_ = false;
                 r->result_ = 0;
                 woken[d] = r;
-                core_->waiting.fetch_sub(1, std::memory_order_relaxed);  // relaxed: a hint
             }
         }
     }
@@ -143,6 +144,7 @@ fd_waiters& waiters_for(std::atomic<void*>& slot, int fd, epoll_reactor& here) {
     // Another worker registered it first: leave our epoll; our batches may still
     // point at `mine` until the next poll, so free it through the garbage list.
     epoll_ctl(mine->core_->epfd, EPOLL_CTL_DEL, fd, nullptr);
+    mine->core_->registered.fetch_sub(1, std::memory_order_relaxed);  // relaxed: a hint
     here.discard(mine);
     return *static_cast<fd_waiters*>(expected);
 }
@@ -161,7 +163,6 @@ bool park_waiter(readiness_waiter& r, std::uint32_t seq) {
                           " the same socket at once");
     w.waiter_[r.direction_] = &r;
     r.parked_ = true;
-    w.core_->waiting.fetch_add(1, std::memory_order_relaxed);  // relaxed: a hint
     return true;
 }
 
@@ -171,7 +172,6 @@ bool unpark_waiter(readiness_waiter& r) {
     if (!r.parked_) return false;
     w.waiter_[r.direction_] = nullptr;
     r.parked_ = false;
-    w.core_->waiting.fetch_sub(1, std::memory_order_relaxed);  // relaxed: a hint
     return true;
 }
 
@@ -188,11 +188,11 @@ void close_waiters(std::atomic<void*>& slot) noexcept {
                 r->parked_ = false;
                 r->result_ = -EBADF;
                 woken[d] = r;
-                w->core_->waiting.fetch_sub(1, std::memory_order_relaxed);  // relaxed: a hint
             }
         }
     }
     epoll_ctl(w->core_->epfd, EPOLL_CTL_DEL, w->fd_, nullptr);
+    w->core_->registered.fetch_sub(1, std::memory_order_relaxed);  // relaxed: a hint
     for (readiness_waiter* r : woken)
         if (r != nullptr) r->sched_->resume_anywhere(r->waiter_);
     std::shared_ptr<epoll_core> core = w->core_;  // keeps the mutex alive past `delete w`

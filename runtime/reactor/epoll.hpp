@@ -32,9 +32,11 @@ struct epoll_core {
     // Under garbage_mutex: the home reactor is gone, so no batch can point at a
     // closed socket's fd_waiters any more: free it at once.
     bool orphaned = false;
-    // Tasks parked in fd_waiters homed here, any worker's; the home worker polls
-    // while it is non-zero. Changed under the fd_waiters' mutexes.
-    std::atomic<std::size_t> waiting{0};
+    // Sockets registered here and not yet closed; the home worker polls while it
+    // is non-zero (a registered socket is one some task reads or writes, so a
+    // readiness event may be due). Counted at registration and close, not per
+    // wait: a per-wait count cost two atomic read-modify-writes per request.
+    std::atomic<std::size_t> registered{0};
 
     ~epoll_core();
     void free_garbage() noexcept;
@@ -91,7 +93,7 @@ protected:
     void notify() noexcept override;
     bool backend_pending() const noexcept override {
         // relaxed: a hint for the busy loop; park() blocks in epoll_wait anyway.
-        return core_->waiting.load(std::memory_order_relaxed) != 0;
+        return core_->registered.load(std::memory_order_relaxed) != 0;
     }
     void shutdown_backend() override {}
 

@@ -60,6 +60,12 @@ public:
     // Owner only. Takes the newest item; 0 when empty.
     std::uintptr_t pop() noexcept {
         const std::int64_t b = bottom_.load(std::memory_order_relaxed) - 1;
+        // Empty without the fence: top_ only grows and only we move bottom_, so a
+        // top_ at or past bottom_, however stale, means the deque is empty now and
+        // stays so until we push. relaxed: nothing is read from a slot on this
+        // path. (A worker out of work asks on every loop turn; the seq_cst store
+        // below is a full barrier.)
+        if (top_.load(std::memory_order_relaxed) > b) return 0;
         // seq_cst store + seq_cst load of top_: the owner's half of the last-element
         // race (see the header comment). A thief's seq_cst loads of top_ and bottom_
         // are the other half. seq_cst also makes it a release store, so a thief that
