@@ -7,9 +7,8 @@ protocol error, and leak no connection (INFO's connected_clients returns to 1)."
 import random
 import socket
 import sys
-import time
 
-from resp_client import check, command, connect, connected_clients, start
+from resp_client import check, command, connect, start, wait_connected_clients
 
 
 def read_until_closed(s):
@@ -66,10 +65,7 @@ def main():
             c.close()
 
         check(command(good, b"PING") == b"+PONG\r\n", "PING after the faults")
-        deadline = time.monotonic() + 30
-        while connected_clients(good) != 1 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        n = connected_clients(good)
+        n = wait_connected_clients(good, 1, 30)
         check(n == 1, f"connected_clients is {n} after every bad client left (a leaked connection)")
         good.close()
         proc.send_signal(2)

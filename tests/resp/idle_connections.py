@@ -17,7 +17,7 @@ import socket
 import sys
 import time
 
-from resp_client import check, command, connect, connected_clients, start
+from resp_client import check, command, connect, connected_clients, start, wait_connected_clients
 
 CONNECTIONS = 10_000
 IDLE_WINDOW_S = 2.0
@@ -93,10 +93,7 @@ def main():
         for c in conns:
             c.close()
         conns = []
-        deadline = time.monotonic() + 60
-        while connected_clients(good) != 1 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        n = connected_clients(good)
+        n = wait_connected_clients(good, 1, 60)
         check(n == 1, f"connected_clients is {n} after the idle connections closed (a leaked connection)")
         good.close()
         proc.send_signal(2)

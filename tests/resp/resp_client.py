@@ -1,9 +1,11 @@
 """What the RESP test scripts share: start examples/resp_server on a free port,
-connect, send a command and read its reply, read INFO's connected_clients."""
+connect, send a command and read its reply, read INFO's connected_clients and
+wait for it to settle."""
 import re
 import socket
 import subprocess
 import sys
+import time
 
 
 def check(cond, what):
@@ -54,3 +56,12 @@ def read_reply(s):
 def connected_clients(s):
     info = command(s, b"INFO", b"clients").decode()
     return int(re.search(r"connected_clients:(\d+)", info).group(1))
+
+
+def wait_connected_clients(s, want, seconds):
+    """Polls connected_clients until it reads `want` or `seconds` pass; gives the
+    last count (closing connections leave the server a moment later)."""
+    deadline = time.monotonic() + seconds
+    while connected_clients(s) != want and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return connected_clients(s)
