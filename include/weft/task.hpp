@@ -167,7 +167,9 @@ public:
     // Throws usage_error unless `h` is a task that can still be started.
     static void check_awaitable(std::coroutine_handle<promise_type> h) {
         if (!h) throw usage_error("co_await on an empty weft::task (moved-from or default-constructed)");
-        if (h.done() || h.promise().continuation_ || h.promise().on_done_)
+        // Starting a task always sets one of these (an await, a fork or a spawn),
+        // so they also cover a task that already finished.
+        if (h.promise().continuation_ || h.promise().on_done_)
             throw usage_error("co_await on a weft::task that was already awaited: a task runs once");
     }
 

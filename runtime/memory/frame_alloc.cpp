@@ -24,8 +24,8 @@ registry& the_registry() {
 
 void release_pool(frame_pool* pool) {
     for (std::size_t c = 0; c < frame_pool::k_classes; ++c) {
-        while (frame_pool::free_block* b = pool->free_[c]) {
-            pool->free_[c] = b->next;
+        while (frame_pool::free_block* b = pool->classes_[c].head) {
+            pool->classes_[c].head = b->next;
             ::operator delete(b);
         }
     }
@@ -63,7 +63,7 @@ thread_local pool_owner tls_pool_owner;
 frame_pool* fallback_pool() {
     static frame_pool* pool = [] {
         auto* p = new frame_pool;
-        for (auto& c : p->cached_) c = frame_pool::k_max_cached;
+        for (auto& c : p->classes_) c.cached = frame_pool::k_max_cached;
         registry& r = the_registry();
         std::lock_guard lock(r.mutex);
         p->next_registered_ = r.live;

@@ -35,13 +35,20 @@ struct frame_pool {
         free_block* next;
     };
 
-    free_block* free_[k_classes] = {};
-    std::uint32_t cached_[k_classes] = {};
+    // One size class: its free list and how many blocks it holds, side by side
+    // so an allocation or a free touches one cache line of the pool for them
+    // (plus the counters' line), not two arrays' lines.
+    struct size_class {
+        free_block* head = nullptr;
+        std::uint32_t cached = 0;
+    };
+
     // Written only by the owning thread; read by frame_stats() from any thread.
     // Updated with a relaxed load + store (no read-modify-write: the owner is the
     // only writer), so the hot path pays a plain increment.
     std::atomic<std::uint64_t> allocated_{0};
     std::atomic<std::uint64_t> freed_{0};
+    size_class classes_[k_classes];
     frame_pool* next_registered_ = nullptr;
 
     static void bump(std::atomic<std::uint64_t>& c) noexcept {
@@ -68,9 +75,10 @@ inline void* allocate_frame(std::size_t n) {
 #if WEFT_FRAME_ALLOCATOR_POOL
     const std::size_t cls = (n - 1) / frame_pool::k_granule;
     if (cls < frame_pool::k_classes) {
-        if (frame_pool::free_block* b = pool.free_[cls]) {
-            pool.free_[cls] = b->next;
-            --pool.cached_[cls];
+        frame_pool::size_class& c = pool.classes_[cls];
+        if (frame_pool::free_block* b = c.head) {
+            c.head = b->next;
+            --c.cached;
             return b;
         }
         return ::operator new((cls + 1) * frame_pool::k_granule);
@@ -93,11 +101,12 @@ inline void free_frame(void* p, std::size_t n) noexcept {
     // then joins this thread's list. The cap bounds what a thread that mostly
     // frees (a join point) can hoard.
     const std::size_t cls = (n - 1) / frame_pool::k_granule;
-    if (cls < frame_pool::k_classes && pool.cached_[cls] < frame_pool::k_max_cached) {
+    if (cls < frame_pool::k_classes && pool.classes_[cls].cached < frame_pool::k_max_cached) {
+        frame_pool::size_class& c = pool.classes_[cls];
         auto* b = static_cast<frame_pool::free_block*>(p);
-        b->next = pool.free_[cls];
-        pool.free_[cls] = b;
-        ++pool.cached_[cls];
+        b->next = c.head;
+        c.head = b;
+        ++c.cached;
         return;
     }
     ::operator delete(p);
