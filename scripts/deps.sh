@@ -6,9 +6,10 @@ set -euo pipefail
 weft_packages=(g++ clang meson ninja-build pkg-config cmake libtbb-dev libbenchmark-dev catch2
                libmimalloc-dev liburing-dev libclang-rt-dev redis-tools redis-server)
 
+# Extra package names (e.g. the main job's gnuplot-nox) join the list.
 weft_install_deps() {
     local missing=()
-    for p in "${weft_packages[@]}"; do
+    for p in "${weft_packages[@]}" "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
     [ ${#missing[@]} -eq 0 ] && return 0

@@ -7,7 +7,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
-weft_install_deps || { echo "dependency installation failed"; echo "0 passed, 1 failed"; exit 1; }
+weft_install_deps gnuplot-nox || { echo "dependency installation failed"; echo "0 passed, 1 failed"; exit 1; }
 
 jobs=$(nproc)
 passed=0
@@ -61,6 +61,7 @@ if configure build --buildtype=release && ninja -C build -j"$jobs"; then
         for b in "fib 25" "skynet 5" "nqueens 9" "matmul 256"; do
             for w in 1 2; do ./build/bench/weft-forkjoin $b $w >/dev/null || { echo "weft-forkjoin $b $w failed"; exit 1; }; done
         done'
+    step "weft-compare --data, its plot and the docs update (temporary copies)" bash tests/bench/check_compare.sh build
     step "fuzz the RESP parser for 30 s (clang libFuzzer, ASAN+UBSAN)" bash tests/fuzz/run.sh build/fuzz 30
     step "tutorial programs print what their Python twins print" meson test -C build --print-errorlogs --no-rebuild --suite tutorial --num-processes 4
     step "install and build consumers (pkg-config, CMake, meson)" bash tests/consumer/check_install.sh build

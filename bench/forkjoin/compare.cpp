@@ -1,18 +1,29 @@
 // weft-compare: the fork-join throughput comparison behind the README's main
-// command. Runs each problem sequentially, on weft and on oneTBB at 1 and N
-// workers in one process, and prints a table of times and ratios.
-//   weft-compare [--standard] [--runs K] [--workers N]
+// command. Runs each problem sequentially, on weft and on oneTBB at 1, 2, 4, ...
+// up to N workers in one process, and prints a table of times and ratios (1 and
+// N workers). Then two checks of issue 8's other targets: weft's cost per task
+// over fib 30..39 at 1 worker (it must not grow with the number of tasks), and
+// the peak memory (max RSS) of skynet 8 on weft and on oneTBB, each run in a
+// child process of its own.
+//   weft-compare [--standard] [--runs K] [--workers N] [--data DIR]
 // Default sizes suit a 2-core machine in about a minute; --standard uses the
-// public suite's sizes (fib 39, skynet 8, nqueens 14, matmul 2048).
+// public suite's sizes (fib 39, skynet 8, nqueens 14, matmul 2048). --data writes
+// the numbers as tab-separated files (for scripts/plot_forkjoin.gp) and a
+// Markdown table (for docs/benchmarks.md) into DIR.
 #include "tbb_problems.hpp"
 
 #include <tbb/global_control.h>
 #include <tbb/task_arena.h>
 
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <thread>
@@ -79,16 +90,123 @@ std::vector<problem> make_problems(bool standard) {
 }
 
 int usage(const char* why) {
-    std::fprintf(stderr, "weft-compare: %s\nusage: weft-compare [--standard] [--runs K] [--workers N]\n", why);
+    std::fprintf(stderr,
+                 "weft-compare: %s\nusage: weft-compare [--standard] [--runs K] [--workers N] [--data DIR]\n", why);
     return 1;
 }
+
+// The worker counts measured: 1, 2, 4, ... below `wide`, then `wide` itself.
+std::vector<unsigned> worker_counts(unsigned wide) {
+    std::vector<unsigned> out;
+    for (unsigned w = 1; w < wide; w *= 2) out.push_back(w);
+    out.push_back(wide);
+    return out;
+}
+
+// ---- peak memory: skynet 8, one child process per runtime and worker count ------
+
+constexpr int k_rss_depth = 8;
+
+// This process's peak resident memory (VmHWM) in KiB, or -1. Read from /proc, not
+// getrusage: a spawned child's ru_maxrss also counts the parent's memory before
+// the exec.
+long peak_rss_kib() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
+    return -1;
+}
+
+// `weft-compare --rss-child weft|tbb|none WORKERS`: runs skynet 8 once (none: does
+// nothing, for the baseline) and prints its peak RSS in KiB; exit 0 when the
+// answer is right, 2 when wrong, 1 on bad arguments.
+int rss_child(const std::string& which, const char* workers_arg) {
+    using namespace forkjoin;
+    const int workers = std::atoi(workers_arg);
+    if (workers < 1 || workers > 1024) return 1;
+    const std::uint64_t size = skynet_size(k_rss_depth);
+    std::uint64_t got = skynet_expected(k_rss_depth);
+    if (which == "weft") {
+        weft::runtime rt(weft::config{.workers = static_cast<unsigned>(workers)});
+        got = rt.block_on(weft_impl::skynet(0, size));
+    } else if (which == "tbb") {
+        tbb::global_control limit(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(workers));
+        tbb::task_arena arena(workers);
+        arena.execute([&] { got = tbb_impl::skynet(0, size); });
+    } else if (which != "none") {
+        return 1;
+    }
+    std::printf("%ld\n", peak_rss_kib());
+    return got == skynet_expected(k_rss_depth) ? 0 : 2;
+}
+
+// Runs this program again as an --rss-child; gives the child's peak RSS in KiB,
+// or -1 when it could not run or failed.
+long child_peak_rss_kib(const char* which, unsigned workers) {
+    int out[2];
+    if (::pipe(out) != 0) return -1;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&actions, out[0]);
+    std::string mode = "--rss-child", name = which, count = std::to_string(workers), self = "weft-compare";
+    char* argv[] = {self.data(), mode.data(), name.data(), count.data(), nullptr};
+    pid_t pid = 0;
+    const int spawned = posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(out[1]);
+    std::string text;
+    char buf[64];
+    for (ssize_t n; spawned == 0 && (n = ::read(out[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(n));
+    ::close(out[0]);
+    if (spawned != 0) return -1;
+    int status = 0;
+    if (::waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return -1;
+    return text.empty() ? -1 : std::atol(text.c_str());
+}
+
+// ---- cost per task against the number of tasks: fib 30..39 at 1 worker ----------
+
+struct fib_point {
+    int n;
+    std::uint64_t tasks;
+    double seconds;
+};
+
+std::vector<fib_point> fib_series(int from, int to, bool& ok) {
+    using namespace forkjoin;
+    weft::runtime rt(weft::config{.workers = 1});
+    ok = rt.block_on(weft_impl::fib(from)) == fib_expected(from) && ok;  // warm-up
+    std::vector<fib_point> out;
+    for (int n = from; n <= to; ++n) {
+        std::fprintf(stderr, "running fib %d at 1 worker ...\n", n);
+        const auto start = clock_type::now();
+        ok = rt.block_on(weft_impl::fib(n)) == fib_expected(n) && ok;
+        out.push_back({n, fib_tasks(n), std::chrono::duration<double>(clock_type::now() - start).count()});
+    }
+    return out;
+}
+
+struct result_row {
+    std::string name;
+    int param = 0;
+    std::uint64_t tasks = 0;
+    double serial = 0;
+    std::vector<double> weft, tbb;  // seconds, one per worker count
+};
+
+double ns_per_task(const fib_point& p) { return p.seconds * 1e9 / static_cast<double>(p.tasks); }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (argc == 4 && std::strcmp(argv[1], "--rss-child") == 0) return rss_child(argv[2], argv[3]);
+
     bool standard = false;
     int runs = 3;
     unsigned wide = std::max(1u, std::thread::hardware_concurrency());
+    std::string data_dir;
     for (int i = 1; i < argc; ++i) {
         if (std::strcmp(argv[i], "--standard") == 0) {
             standard = true;
@@ -99,52 +217,156 @@ int main(int argc, char** argv) {
             const int w = std::atoi(argv[++i]);
             if (w < 1 || w > 1024) return usage("--workers: expected an integer in 1..1024");
             wide = static_cast<unsigned>(w);
+        } else if (std::strcmp(argv[i], "--data") == 0 && i + 1 < argc) {
+            data_dir = argv[++i];
         } else {
             return usage((std::string("unknown argument \"") + argv[i] + "\"").c_str());
         }
     }
+    if (!data_dir.empty()) {
+        std::ofstream probe(data_dir + "/forkjoin.tsv");
+        if (!probe) return usage(("--data: cannot write into \"" + data_dir + "\" (does the directory exist?)").c_str());
+    }
 
     // Let oneTBB use as many threads as the widest arena asks for.
     tbb::global_control tbb_limit(tbb::global_control::max_allowed_parallelism, wide);
-    const unsigned widths[2] = {1, wide};
-    const int columns = wide > 1 ? 2 : 1;
+    const std::vector<unsigned> counts = worker_counts(wide);
+    const std::string wide_w = std::to_string(wide) + "w";
 
     std::printf("weft fork-join comparison: %s sizes, median of %d runs, %u hardware threads\n\n",
                 standard ? "standard" : "quick", runs, std::thread::hardware_concurrency());
     std::printf("%-8s %6s | %10s | %10s %10s | %10s %10s | %9s %9s | %11s\n", "bench", "param", "serial ms",
-                "weft 1w", (std::string("weft ") + std::to_string(wide) + "w").c_str(), "oneTBB 1w",
-                (std::string("oneTBB ") + std::to_string(wide) + "w").c_str(), "weft/TBB1", "weft/TBBN",
-                "weft ns/task");
+                "weft 1w", ("weft " + wide_w).c_str(), "oneTBB 1w", ("oneTBB " + wide_w).c_str(), "weft/TBB1",
+                "weft/TBBN", "weft ns/task");
     bool all_ok = true;
+    std::vector<result_row> rows;
     for (problem& p : make_problems(standard)) {
         std::fprintf(stderr, "running %s %d ...\n", p.name.c_str(), p.param);
         bool ok = true;
-        const double t_serial = measure(runs, p.serial, ok);
+        result_row row{p.name, p.param, p.tasks, measure(runs, p.serial, ok), {}, {}};
         all_ok = all_ok && ok;
-        double t_weft[2] = {0, 0}, t_tbb[2] = {0, 0};
-        for (int c = 0; c < columns; ++c) {
+        for (unsigned c : counts) {
             // oneTBB's workers spin for a while after their last task; on a small
             // machine that steals the core weft is about to be measured on.
             std::this_thread::sleep_for(std::chrono::milliseconds(300));
-            weft::runtime rt(weft::config{.workers = widths[c]});
-            t_weft[c] = measure(runs, [&] { return p.weft(rt); }, ok);
+            weft::runtime rt(weft::config{.workers = c});
+            row.weft.push_back(measure(runs, [&] { return p.weft(rt); }, ok));
             all_ok = all_ok && ok;
-            tbb::task_arena arena(static_cast<int>(widths[c]));
-            arena.execute([&] { t_tbb[c] = measure(runs, p.tbb, ok); });
+            tbb::task_arena arena(static_cast<int>(c));
+            double t = 0;
+            arena.execute([&] { t = measure(runs, p.tbb, ok); });
+            row.tbb.push_back(t);
             all_ok = all_ok && ok;
-        }
-        if (columns == 1) {
-            t_weft[1] = t_weft[0];
-            t_tbb[1] = t_tbb[0];
         }
         char per_task[32] = "-";
-        if (p.tasks != 0) std::snprintf(per_task, sizeof per_task, "%.1f", t_weft[0] * 1e9 / static_cast<double>(p.tasks));
-        std::printf("%-8s %6d | %10.1f | %10.1f %10.1f | %10.1f %10.1f | %9.2f %9.2f | %11s\n", p.name.c_str(),
-                    p.param, t_serial * 1e3, t_weft[0] * 1e3, t_weft[1] * 1e3, t_tbb[0] * 1e3, t_tbb[1] * 1e3,
-                    t_weft[0] / t_tbb[0], t_weft[1] / t_tbb[1], per_task);
+        if (row.tasks != 0)
+            std::snprintf(per_task, sizeof per_task, "%.1f", row.weft[0] * 1e9 / static_cast<double>(row.tasks));
+        std::printf("%-8s %6d | %10.1f | %10.1f %10.1f | %10.1f %10.1f | %9.2f %9.2f | %11s\n", row.name.c_str(),
+                    row.param, row.serial * 1e3, row.weft[0] * 1e3, row.weft.back() * 1e3, row.tbb[0] * 1e3,
+                    row.tbb.back() * 1e3, row.weft[0] / row.tbb[0], row.weft.back() / row.tbb.back(), per_task);
         std::fflush(stdout);
+        rows.push_back(std::move(row));
     }
     std::printf("\nweft/TBB: weft's time over oneTBB's at the same worker count (below 1.00: weft is faster).\n");
+    if (wide > 1) {
+        std::printf("speedup 1w -> %s:", wide_w.c_str());
+        for (const result_row& r : rows)
+            std::printf("  %s weft %.2fx oneTBB %.2fx", r.name.c_str(), r.weft[0] / r.weft.back(),
+                        r.tbb[0] / r.tbb.back());
+        std::printf("\n");
+    }
+
+    // Cost per task must not grow with the number of tasks.
+    bool ok = true;
+    const std::vector<fib_point> fibs = fib_series(30, 39, ok);
+    all_ok = all_ok && ok;
+    std::printf("\nweft fib at 1 worker, cost per task against the number of tasks:\n");
+    for (const fib_point& f : fibs)
+        std::printf("  fib %d: %11llu tasks, %8.1f ms, %5.1f ns/task\n", f.n, static_cast<unsigned long long>(f.tasks),
+                    f.seconds * 1e3, ns_per_task(f));
+    std::printf("  fib 39 over fib 30, ns/task: %.2f\n", ns_per_task(fibs.back()) / ns_per_task(fibs.front()));
+
+    // Peak memory, each run alone in a fresh process.
+    std::fprintf(stderr, "running skynet %d in child processes for max RSS ...\n", k_rss_depth);
+    const long rss_base = child_peak_rss_kib("none", 1);
+    if (rss_base < 0) all_ok = false;
+    std::printf("\nmax RSS, skynet %d (one process per run; this program alone, no run: %.1f MiB):\n", k_rss_depth,
+                rss_base / 1024.0);
+    const unsigned rss_counts[2] = {1, wide};
+    long rss[2][2] = {{0, 0}, {0, 0}};  // [count][weft, tbb]
+    for (int c = 0; c < (wide > 1 ? 2 : 1); ++c) {
+        rss[c][0] = child_peak_rss_kib("weft", rss_counts[c]);
+        rss[c][1] = child_peak_rss_kib("tbb", rss_counts[c]);
+        if (rss[c][0] < 0 || rss[c][1] < 0) {
+            std::fprintf(stderr, "weft-compare: a skynet %d child process failed\n", k_rss_depth);
+            all_ok = false;
+            continue;
+        }
+        std::printf("  %uw: weft %.1f MiB, oneTBB %.1f MiB, weft/oneTBB %.2f\n", rss_counts[c], rss[c][0] / 1024.0,
+                    rss[c][1] / 1024.0, static_cast<double>(rss[c][0]) / static_cast<double>(rss[c][1]));
+    }
+
+    if (!data_dir.empty()) {
+        // forkjoin.tsv: one line per bench and worker count, times in ms.
+        std::ofstream fj(data_dir + "/forkjoin.tsv");
+        // Speedups are over the same runtime's 1-worker time.
+        fj << "# bench\tparam\tworkers\tweft_ms\ttbb_ms\tserial_ms\tweft_speedup\ttbb_speedup\tweft_over_tbb\n";
+        for (const result_row& r : rows)
+            for (std::size_t i = 0; i < counts.size(); ++i)
+                fj << r.name << '\t' << r.param << '\t' << counts[i] << '\t' << r.weft[i] * 1e3 << '\t'
+                   << r.tbb[i] * 1e3 << '\t' << r.serial * 1e3 << '\t' << r.weft[0] / r.weft[i] << '\t'
+                   << r.tbb[0] / r.tbb[i] << '\t' << r.weft[i] / r.tbb[i] << '\n';
+        std::ofstream fs(data_dir + "/fib_series.tsv");
+        fs << "# n\ttasks\tms\tns_per_task\n";
+        for (const fib_point& f : fibs) fs << f.n << '\t' << f.tasks << '\t' << f.seconds * 1e3 << '\t' << ns_per_task(f) << '\n';
+
+        // table.md: what scripts/update_bench_doc.py puts into docs/benchmarks.md.
+        std::ofstream md(data_dir + "/table.md");
+        char line[512];
+        md << "| bench | param | serial ms | weft 1w | weft " << wide_w << " | oneTBB 1w | oneTBB " << wide_w
+           << " | weft/TBB 1w | weft/TBB " << wide_w << " | weft ns/task (1w) |\n|---|---|---|---|---|---|---|---|---|---|\n";
+        for (const result_row& r : rows) {
+            char per_task[32] = "-";
+            if (r.tasks != 0)
+                std::snprintf(per_task, sizeof per_task, "%.1f", r.weft[0] * 1e9 / static_cast<double>(r.tasks));
+            std::snprintf(line, sizeof line, "| %s | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f | %s |\n",
+                          r.name.c_str(), r.param, r.serial * 1e3, r.weft[0] * 1e3, r.weft.back() * 1e3,
+                          r.tbb[0] * 1e3, r.tbb.back() * 1e3, r.weft[0] / r.tbb[0], r.weft.back() / r.tbb.back(),
+                          per_task);
+            md << line;
+        }
+        if (wide > 1) {
+            md << "\nSpeedup from 1 to " << wide << " workers:";
+            for (std::size_t i = 0; i < rows.size(); ++i) {
+                std::snprintf(line, sizeof line, "%s %s weft %.2f×, oneTBB %.2f×", i == 0 ? "" : ";",
+                              rows[i].name.c_str(), rows[i].weft[0] / rows[i].weft.back(),
+                              rows[i].tbb[0] / rows[i].tbb.back());
+                md << line;
+            }
+            md << ".\n";
+        }
+        std::snprintf(line, sizeof line,
+                      "\nweft fib at 1 worker, ns per task: fib 30 %.1f, fib 35 %.1f, fib 39 %.1f "
+                      "(fib 39 over fib 30: %.2f).\n",
+                      ns_per_task(fibs[0]), ns_per_task(fibs[5]), ns_per_task(fibs[9]),
+                      ns_per_task(fibs[9]) / ns_per_task(fibs[0]));
+        md << line;
+        std::snprintf(line, sizeof line, "\nMax RSS of skynet %d, one process per run (the program with no run: %.1f MiB):",
+                      k_rss_depth, rss_base / 1024.0);
+        md << line;
+        for (int c = 0; c < (wide > 1 ? 2 : 1); ++c) {
+            if (rss[c][0] < 0 || rss[c][1] < 0) continue;
+            std::snprintf(line, sizeof line, "%s %uw weft %.1f MiB, oneTBB %.1f MiB (%.2f×)", c == 0 ? "" : ";",
+                          rss_counts[c], rss[c][0] / 1024.0, rss[c][1] / 1024.0,
+                          static_cast<double>(rss[c][0]) / static_cast<double>(rss[c][1]));
+            md << line;
+        }
+        md << ".\n";
+        if (!fj || !fs || !md) {
+            std::fprintf(stderr, "weft-compare: writing into \"%s\" failed\n", data_dir.c_str());
+            return 1;
+        }
+    }
     if (!all_ok) {
         std::fprintf(stderr, "weft-compare: a run gave a wrong answer\n");
         return 2;
