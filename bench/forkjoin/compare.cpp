@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -87,6 +88,16 @@ std::vector<problem> make_problems(bool standard) {
                    },
                    [=] { mats->clear_result(); tbb_impl::matmul(mats->a.data(), mats->b.data(), mats->c.data(), mm_n, mm_n); return mats->spot_check(); }});
     return out;
+}
+
+std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+std::string format(const char* fmt, ...) {
+    char buf[512];
+    va_list args;
+    va_start(args, fmt);
+    std::vsnprintf(buf, sizeof buf, fmt, args);
+    va_end(args);
+    return buf;
 }
 
 int usage(const char* why) {
@@ -198,6 +209,12 @@ struct result_row {
 
 double ns_per_task(const fib_point& p) { return p.seconds * 1e9 / static_cast<double>(p.tasks); }
 
+// weft's ns per task at 1 worker, or "-" for problems whose tasks are not counted.
+std::string per_task_text(const result_row& r) {
+    if (r.tasks == 0) return "-";
+    return format("%.1f", r.weft[0] * 1e9 / static_cast<double>(r.tasks));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -258,22 +275,23 @@ int main(int argc, char** argv) {
             row.tbb.push_back(t);
             all_ok = all_ok && ok;
         }
-        char per_task[32] = "-";
-        if (row.tasks != 0)
-            std::snprintf(per_task, sizeof per_task, "%.1f", row.weft[0] * 1e9 / static_cast<double>(row.tasks));
         std::printf("%-8s %6d | %10.1f | %10.1f %10.1f | %10.1f %10.1f | %9.2f %9.2f | %11s\n", row.name.c_str(),
                     row.param, row.serial * 1e3, row.weft[0] * 1e3, row.weft.back() * 1e3, row.tbb[0] * 1e3,
-                    row.tbb.back() * 1e3, row.weft[0] / row.tbb[0], row.weft.back() / row.tbb.back(), per_task);
+                    row.tbb.back() * 1e3, row.weft[0] / row.tbb[0], row.weft.back() / row.tbb.back(),
+                    per_task_text(row).c_str());
         std::fflush(stdout);
         rows.push_back(std::move(row));
     }
     std::printf("\nweft/TBB: weft's time over oneTBB's at the same worker count (below 1.00: weft is faster).\n");
+    // The summary sentences go to the terminal and, with --data, into table.md.
+    std::string speedups;
     if (wide > 1) {
-        std::printf("speedup 1w -> %s:", wide_w.c_str());
-        for (const result_row& r : rows)
-            std::printf("  %s weft %.2fx oneTBB %.2fx", r.name.c_str(), r.weft[0] / r.weft.back(),
-                        r.tbb[0] / r.tbb.back());
-        std::printf("\n");
+        speedups = format("Speedup from 1 to %u workers:", wide);
+        for (std::size_t i = 0; i < rows.size(); ++i)
+            speedups += format("%s %s weft %.2f×, oneTBB %.2f×", i == 0 ? "" : ";", rows[i].name.c_str(),
+                               rows[i].weft[0] / rows[i].weft.back(), rows[i].tbb[0] / rows[i].tbb.back());
+        speedups += ".";
+        std::printf("%s\n", speedups.c_str());
     }
 
     // Cost per task must not grow with the number of tasks.
@@ -284,26 +302,32 @@ int main(int argc, char** argv) {
     for (const fib_point& f : fibs)
         std::printf("  fib %d: %11llu tasks, %8.1f ms, %5.1f ns/task\n", f.n, static_cast<unsigned long long>(f.tasks),
                     f.seconds * 1e3, ns_per_task(f));
-    std::printf("  fib 39 over fib 30, ns/task: %.2f\n", ns_per_task(fibs.back()) / ns_per_task(fibs.front()));
+    const std::string fib_summary =
+        format("weft fib at 1 worker, ns per task: fib 30 %.1f, fib 35 %.1f, fib 39 %.1f (fib 39 over fib 30: %.2f).",
+               ns_per_task(fibs[0]), ns_per_task(fibs[5]), ns_per_task(fibs[9]),
+               ns_per_task(fibs[9]) / ns_per_task(fibs[0]));
+    std::printf("%s\n", fib_summary.c_str());
 
     // Peak memory, each run alone in a fresh process.
     std::fprintf(stderr, "running skynet %d in child processes for max RSS ...\n", k_rss_depth);
     const long rss_base = child_peak_rss_kib("none", 1);
     if (rss_base < 0) all_ok = false;
-    std::printf("\nmax RSS, skynet %d (one process per run; this program alone, no run: %.1f MiB):\n", k_rss_depth,
-                rss_base / 1024.0);
-    const unsigned rss_counts[2] = {1, wide};
-    long rss[2][2] = {{0, 0}, {0, 0}};  // [count][weft, tbb]
-    for (int c = 0; c < (wide > 1 ? 2 : 1); ++c) {
-        rss[c][0] = child_peak_rss_kib("weft", rss_counts[c]);
-        rss[c][1] = child_peak_rss_kib("tbb", rss_counts[c]);
-        if (rss[c][0] < 0 || rss[c][1] < 0) {
+    const std::string rss_title = format("Max RSS of skynet %d, one process per run (the program with no run: %.1f MiB):",
+                                         k_rss_depth, rss_base / 1024.0);
+    std::printf("\n%s\n", rss_title.c_str());
+    std::vector<std::string> rss_lines;
+    const std::vector<unsigned> rss_counts = wide > 1 ? std::vector<unsigned>{1, wide} : std::vector<unsigned>{1};
+    for (unsigned c : rss_counts) {
+        const long weft_kib = child_peak_rss_kib("weft", c);
+        const long tbb_kib = child_peak_rss_kib("tbb", c);
+        if (weft_kib < 0 || tbb_kib < 0) {
             std::fprintf(stderr, "weft-compare: a skynet %d child process failed\n", k_rss_depth);
             all_ok = false;
             continue;
         }
-        std::printf("  %uw: weft %.1f MiB, oneTBB %.1f MiB, weft/oneTBB %.2f\n", rss_counts[c], rss[c][0] / 1024.0,
-                    rss[c][1] / 1024.0, static_cast<double>(rss[c][0]) / static_cast<double>(rss[c][1]));
+        rss_lines.push_back(format("%uw: weft %.1f MiB, oneTBB %.1f MiB, weft/oneTBB %.2f", c, weft_kib / 1024.0,
+                                   tbb_kib / 1024.0, static_cast<double>(weft_kib) / static_cast<double>(tbb_kib)));
+        std::printf("  %s\n", rss_lines.back().c_str());
     }
 
     if (!data_dir.empty()) {
@@ -322,45 +346,15 @@ int main(int argc, char** argv) {
 
         // table.md: what scripts/update_bench_doc.py puts into docs/benchmarks.md.
         std::ofstream md(data_dir + "/table.md");
-        char line[512];
         md << "| bench | param | serial ms | weft 1w | weft " << wide_w << " | oneTBB 1w | oneTBB " << wide_w
            << " | weft/TBB 1w | weft/TBB " << wide_w << " | weft ns/task (1w) |\n|---|---|---|---|---|---|---|---|---|---|\n";
-        for (const result_row& r : rows) {
-            char per_task[32] = "-";
-            if (r.tasks != 0)
-                std::snprintf(per_task, sizeof per_task, "%.1f", r.weft[0] * 1e9 / static_cast<double>(r.tasks));
-            std::snprintf(line, sizeof line, "| %s | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f | %s |\n",
-                          r.name.c_str(), r.param, r.serial * 1e3, r.weft[0] * 1e3, r.weft.back() * 1e3,
-                          r.tbb[0] * 1e3, r.tbb.back() * 1e3, r.weft[0] / r.tbb[0], r.weft.back() / r.tbb.back(),
-                          per_task);
-            md << line;
-        }
-        if (wide > 1) {
-            md << "\nSpeedup from 1 to " << wide << " workers:";
-            for (std::size_t i = 0; i < rows.size(); ++i) {
-                std::snprintf(line, sizeof line, "%s %s weft %.2f×, oneTBB %.2f×", i == 0 ? "" : ";",
-                              rows[i].name.c_str(), rows[i].weft[0] / rows[i].weft.back(),
-                              rows[i].tbb[0] / rows[i].tbb.back());
-                md << line;
-            }
-            md << ".\n";
-        }
-        std::snprintf(line, sizeof line,
-                      "\nweft fib at 1 worker, ns per task: fib 30 %.1f, fib 35 %.1f, fib 39 %.1f "
-                      "(fib 39 over fib 30: %.2f).\n",
-                      ns_per_task(fibs[0]), ns_per_task(fibs[5]), ns_per_task(fibs[9]),
-                      ns_per_task(fibs[9]) / ns_per_task(fibs[0]));
-        md << line;
-        std::snprintf(line, sizeof line, "\nMax RSS of skynet %d, one process per run (the program with no run: %.1f MiB):",
-                      k_rss_depth, rss_base / 1024.0);
-        md << line;
-        for (int c = 0; c < (wide > 1 ? 2 : 1); ++c) {
-            if (rss[c][0] < 0 || rss[c][1] < 0) continue;
-            std::snprintf(line, sizeof line, "%s %uw weft %.1f MiB, oneTBB %.1f MiB (%.2f×)", c == 0 ? "" : ";",
-                          rss_counts[c], rss[c][0] / 1024.0, rss[c][1] / 1024.0,
-                          static_cast<double>(rss[c][0]) / static_cast<double>(rss[c][1]));
-            md << line;
-        }
+        for (const result_row& r : rows)
+            md << format("| %s | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f | %s |\n", r.name.c_str(), r.param,
+                         r.serial * 1e3, r.weft[0] * 1e3, r.weft.back() * 1e3, r.tbb[0] * 1e3, r.tbb.back() * 1e3,
+                         r.weft[0] / r.tbb[0], r.weft.back() / r.tbb.back(), per_task_text(r).c_str());
+        if (!speedups.empty()) md << '\n' << speedups << '\n';
+        md << '\n' << fib_summary << "\n\n" << rss_title;
+        for (std::size_t i = 0; i < rss_lines.size(); ++i) md << (i == 0 ? " " : "; ") << rss_lines[i];
         md << ".\n";
         if (!fj || !fs || !md) {
             std::fprintf(stderr, "weft-compare: writing into \"%s\" failed\n", data_dir.c_str());

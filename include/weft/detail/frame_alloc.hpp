@@ -101,13 +101,15 @@ inline void free_frame(void* p, std::size_t n) noexcept {
     // then joins this thread's list. The cap bounds what a thread that mostly
     // frees (a join point) can hoard.
     const std::size_t cls = (n - 1) / frame_pool::k_granule;
-    if (cls < frame_pool::k_classes && pool.classes_[cls].cached < frame_pool::k_max_cached) {
+    if (cls < frame_pool::k_classes) {
         frame_pool::size_class& c = pool.classes_[cls];
-        auto* b = static_cast<frame_pool::free_block*>(p);
-        b->next = c.head;
-        c.head = b;
-        ++c.cached;
-        return;
+        if (c.cached < frame_pool::k_max_cached) {
+            auto* b = static_cast<frame_pool::free_block*>(p);
+            b->next = c.head;
+            c.head = b;
+            ++c.cached;
+            return;
+        }
     }
     ::operator delete(p);
 #elif WEFT_FRAME_ALLOCATOR_MIMALLOC
