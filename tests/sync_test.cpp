@@ -415,6 +415,38 @@ TEST_CASE("channel: cancelled sends and receives take or give nothing", "[sync]"
     }());
 }
 
+weft::task<void> echo_back(weft::channel<int>& in, weft::channel<int>& out) {
+    while (std::optional<int> v = co_await in.recv()) co_await out.send(*v);
+}
+
+TEST_CASE("channel: two tasks waking each other do not starve a task queued under them", "[sync]") {
+    // One worker. A sync wake puts the woken task in the worker's LIFO slot, so a
+    // ping-pong pair would run there forever, above the task spawned before it;
+    // the worker must give the deque a turn now and then.
+    constexpr int rounds = 10000;
+    weft::runtime rt(weft::config{.workers = 1});
+    const int ran_at = rt.block_on([]() -> weft::task<int> {
+        int round = 0;
+        int seen_round = -1;
+        auto queued = weft::spawn([](int& seen, const int& r) -> weft::task<void> {
+            seen = r;
+            co_return;
+        }(seen_round, round));
+        weft::channel<int> ping(1), pong(1);
+        auto echo = weft::spawn(echo_back(ping, pong));
+        for (; round < rounds && seen_round < 0; ++round) {
+            co_await ping.send(round);
+            (void)co_await pong.recv();
+        }
+        ping.close();
+        co_await echo;
+        co_await queued;
+        co_return seen_round;
+    }());
+    CHECK(ran_at >= 0);
+    CHECK(ran_at < rounds);  // it ran while the pair was still exchanging
+}
+
 // --- when_any --------------------------------------------------------------------
 
 weft::task<int> after(std::chrono::milliseconds d, int v) {

@@ -56,7 +56,16 @@ std::uintptr_t worker::next_task() {
 }
 
 std::uintptr_t worker::next_local() noexcept {
-    if (lifo_slot_ != 0) return std::exchange(lifo_slot_, 0);
+    if (lifo_slot_ != 0) {
+        // Two tasks that keep waking each other (a mutex hand-off, a channel
+        // exchange) would hold the slot forever and starve the deque; every
+        // k_lifo_streak-th turn the deque goes first, as Tokio caps LIFO polls.
+        if (++lifo_streak_ < k_lifo_streak) return std::exchange(lifo_slot_, 0);
+        lifo_streak_ = 0;
+        if (std::uintptr_t item = queue_.pop()) return item;
+        return std::exchange(lifo_slot_, 0);
+    }
+    lifo_streak_ = 0;
     return queue_.pop();
 }
 

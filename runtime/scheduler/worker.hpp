@@ -52,6 +52,9 @@ private:
 
     // Owner-only state.
     std::uintptr_t lifo_slot_ = 0;
+    // LIFO-slot turns in a row; see next_local().
+    static constexpr std::uint32_t k_lifo_streak = 4;
+    std::uint32_t lifo_streak_ = 0;
     std::uint32_t ticks_ = 0;
     std::uint32_t rng_;
     bool searching_ = false;

@@ -19,6 +19,17 @@ void wake(sync_waiter& w) noexcept {
     // Copied first: once submitted, the task may run and its frame go away.
     scheduler* s = w.sched_;
     const std::coroutine_handle<> h = w.handle_;
+    // Woken by a task of the same runtime: the waiter runs next on this worker
+    // (its LIFO slot), where the data the waker just wrote is in cache, and no
+    // sibling is woken unless that displaced another task. A mutex hand-off or a
+    // channel exchange then costs no wake-up of a parked worker and no move to
+    // another core (weft-sync-bench, 16 workers: see docs/benchmarks.md).
+    // Outside threads and other runtimes go through the injector.
+    worker_context* self = tls_worker;
+    if (self != nullptr && self->scheduler_ == s && !s->stopping()) {
+        schedule_woken(*self, h);
+        return;
+    }
     s->resume_anywhere(h);
 }
 
