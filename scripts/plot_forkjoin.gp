@@ -1,10 +1,12 @@
 # Draws docs/img/forkjoin.png from weft-compare --data DIR (scripts/bench.sh):
 #   gnuplot -e "data='DIR'; out='docs/img/forkjoin.png'" scripts/plot_forkjoin.gp
+# (optionally also title='...').
 # Four panels: time against workers, speedup against workers, weft's time over
 # oneTBB's against workers (issue 8's 0.22 target drawn), and weft's cost per fib
 # task against the number of tasks (fib 30..39, log scale).
 if (!exists("data")) data = "build/bench-data"
 if (!exists("out")) out = "docs/img/forkjoin.png"
+if (!exists("title")) title = "weft fork-join beside oneTBB (scripts/bench.sh)"
 fj = data . "/forkjoin.tsv"
 fibs = data . "/fib_series.tsv"
 benches = "fib skynet nqueens matmul"
@@ -19,7 +21,7 @@ maxw = STATS_max
 set xrange [0.9:maxw * 1.1]
 set logscale x 2
 set xlabel "workers"
-set multiplot layout 2,2 title "weft fork-join beside oneTBB (scripts/bench.sh)"
+set multiplot layout 2,2 title title
 
 set title "time (solid: weft, dashed: oneTBB)"
 set ylabel "ms"
