@@ -1,10 +1,11 @@
-// Tests for weft::when_all (Python's asyncio.gather): tuple and vector results in
-// input order, std::monostate for void, waiting for every child before rethrowing
+// Tests for weft::when_all (Python's asyncio.gather): tuple, vector and
+// inplace_vector results in input order, std::monostate for void, waiting for every child before rethrowing
 // the first exception, nesting, conversion to task, and misuse. Each runs on 1, 2
 // and 4 workers, with the default local queue and with capacity 4 (overflow).
 #include <weft/runtime.hpp>
 #include <weft/spawn.hpp>
 #include <weft/task.hpp>
+#include <weft/inplace_vector.hpp>
 #include <weft/when_all.hpp>
 #include <weft/yield.hpp>
 
@@ -13,6 +14,7 @@
 #include "test_support.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -279,6 +281,115 @@ TEST_CASE("when_all of an empty vector gives an empty vector") {
     weft::runtime rt(make_config(2));
     REQUIRE(rt.block_on(weft::when_all(std::vector<weft::task<int>>{})).empty());
     REQUIRE(rt.block_on(weft::when_all(std::vector<weft::task<void>>{})).empty());
+}
+
+// nqueens' shape: one child per legal column, at most `n`, kept in the frame.
+weft::task<std::uint64_t> queens(int n, int row, std::array<int, 12> cols) {
+    if (row == n) co_return 1;
+    weft::inplace_vector<weft::task<std::uint64_t>, 12> children;
+    for (int c = 0; c < n; ++c) {
+        bool ok = true;
+        for (int r = 0; r < row; ++r) {
+            const int d = cols[static_cast<std::size_t>(r)] - c;
+            if (d == 0 || d == row - r || -d == row - r) ok = false;
+        }
+        if (!ok) continue;
+        std::array<int, 12> next = cols;
+        next[static_cast<std::size_t>(row)] = c;
+        children.push_back(queens(n, row + 1, next));
+    }
+    std::uint64_t total = 0;
+    for (std::uint64_t r : co_await weft::when_all(std::move(children))) total += r;
+    co_return total;
+}
+
+weft::task<weft::inplace_vector<std::size_t, 8>> gather_indices_inplace(std::size_t n) {
+    weft::inplace_vector<weft::task<std::size_t>, 8> tasks;
+    for (std::size_t i = 0; i < n; ++i) tasks.push_back(index_after_yields(i));
+    auto results = co_await weft::when_all(std::move(tasks));
+    static_assert(std::is_same_v<decltype(results), weft::inplace_vector<std::size_t, 8>>);
+    co_return results;
+}
+
+TEST_CASE("when_all of an inplace_vector gives an inplace_vector of results in input order") {
+    const unsigned workers = GENERATE(1u, 2u, 4u);
+    const std::size_t capacity = GENERATE(std::size_t{4}, std::size_t{256});
+    const std::int64_t frames_before = live_frames();
+    {
+        weft::runtime rt(make_config(workers, capacity));
+        for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{5}, std::size_t{8}}) {
+            const weft::inplace_vector<std::size_t, 8> results = rt.block_on(gather_indices_inplace(n));
+            REQUIRE(results.size() == n);
+            for (std::size_t i = 0; i < n; ++i) REQUIRE(results[i] == i);
+        }
+        // 8 queens: 92 solutions, from a tree of inplace_vector fork-joins.
+        REQUIRE(rt.block_on(queens(8, 0, {})) == 92);
+    }
+    REQUIRE(live_frames() == frames_before);
+}
+
+TEST_CASE("when_all of an inplace_vector: void tasks, failures after every child, misuse") {
+    weft::runtime rt(make_config(2, 4));
+    std::atomic<int> done{0};
+    weft::inplace_vector<weft::task<void>, 4> voids;
+    for (int i = 0; i < 3; ++i) voids.push_back(count_after_yields(done, i));
+    const weft::inplace_vector<std::monostate, 4> units = rt.block_on(weft::when_all(std::move(voids)));
+    REQUIRE(units.size() == 3);
+    REQUIRE(done.load() == 3);
+
+    done = 0;
+    weft::inplace_vector<weft::task<int>, 4> failing;
+    failing.push_back(finish_then_maybe_throw(done, 0, true, "first"));
+    failing.push_back(finish_then_maybe_throw(done, 12, false, ""));
+    REQUIRE_THROWS_WITH(rt.block_on(weft::when_all(std::move(failing))), "first");
+    REQUIRE(done.load() == 2);
+
+    weft::inplace_vector<weft::task<int>, 2> holes;
+    holes.push_back(value(1));
+    holes.push_back(weft::task<int>{});
+    REQUIRE_THROWS_WITH(rt.block_on(weft::when_all(std::move(holes))),
+                        Catch::Matchers::Contains("weft::when_all: the range holds an empty task"));
+}
+
+TEST_CASE("inplace_vector: capacity, element lifetimes, copies and moves, errors") {
+    using weft::inplace_vector;
+    static_assert(inplace_vector<int, 3>::capacity() == 3);
+    inplace_vector<int, 3> v{1, 2};
+    REQUIRE(v.size() == 2);
+    REQUIRE(v.back() == 2);
+    v.push_back(3);
+    REQUIRE_THROWS_WITH(v.push_back(4), "weft::inplace_vector: push_back on a full vector (capacity 3)");
+    REQUIRE(v.size() == 3);
+    REQUIRE_THROWS_AS(v.at(3), std::out_of_range);
+    REQUIRE(v.at(2) == 3);
+    inplace_vector<int, 3> copy = v;
+    v.pop_back();
+    REQUIRE(copy.size() == 3);
+    REQUIRE(std::accumulate(copy.begin(), copy.end(), 0) == 6);
+    REQUIRE(std::accumulate(v.begin(), v.end(), 0) == 3);
+    copy = v;
+    REQUIRE(copy.size() == 2);
+
+    // Every element made (moves included) is destroyed exactly once.
+    lifetime_counts counts;
+    {
+        inplace_vector<counted, 4> a;
+        a.emplace_back(counts);
+        a.emplace_back(counts);
+        inplace_vector<counted, 4> b = std::move(a);
+        REQUIRE(b.size() == 2);
+        a = std::move(b);
+        a.clear();
+        REQUIRE(a.empty());
+        a.emplace_back(counts);
+    }
+    REQUIRE(counts.constructed.load() >= 5);
+    REQUIRE(counts.live() == 0);
+
+    inplace_vector<std::unique_ptr<int>, 2> boxes;
+    boxes.push_back(std::make_unique<int>(7));
+    inplace_vector<std::unique_ptr<int>, 2> moved = std::move(boxes);
+    REQUIRE(*moved.front() == 7);
 }
 
 TEST_CASE("when_all rethrows the first exception only after every child has finished") {

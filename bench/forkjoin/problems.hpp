@@ -87,6 +87,7 @@ inline std::uint64_t nqueens_expected(int n) {
     return n >= 0 && n < 17 ? answers[n] : 0;
 }
 
+inline constexpr std::size_t k_nqueens_max = 16;  // the drivers accept n in 1..16
 using board = std::array<signed char, 32>;
 
 inline bool queen_ok(const board& b, int row, int col) {
@@ -112,10 +113,11 @@ inline std::uint64_t nqueens(int n, int row, board b) {
 }  // namespace serial
 
 namespace weft_impl {
+// At most one child per column: an inplace_vector keeps the children and their
+// results in this frame, with no heap allocation.
 inline weft::task<std::uint64_t> nqueens(int n, int row, board b) {
     if (row == n) co_return 1;
-    std::vector<weft::task<std::uint64_t>> children;
-    children.reserve(static_cast<std::size_t>(n));
+    weft::inplace_vector<weft::task<std::uint64_t>, k_nqueens_max> children;
     for (int col = 0; col < n; ++col) {
         if (!queen_ok(b, row, col)) continue;
         board next = b;

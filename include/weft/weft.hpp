@@ -8,6 +8,7 @@
 #include <weft/event.hpp>
 #include <weft/fs.hpp>
 #include <weft/generator.hpp>
+#include <weft/inplace_vector.hpp>
 #include <weft/mutex.hpp>
 #include <weft/net.hpp>
 #include <weft/runtime.hpp>

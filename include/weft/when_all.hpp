@@ -1,9 +1,12 @@
 // when_all: Python's asyncio.gather. Runs every child concurrently (idle workers
 // may steal them), waits for all of them, then gives their results in input order
-// or rethrows the first exception (first in time).
+// or rethrows the first exception (first in time). Over task<Ts>... (a tuple), a
+// std::vector of tasks (a vector), or an inplace_vector of at most N tasks (an
+// inplace_vector, with no heap allocation).
 #pragma once
 
 #include <weft/detail/fork_join.hpp>
+#include <weft/inplace_vector.hpp>
 #include <weft/task.hpp>
 
 #include <array>
@@ -86,22 +89,23 @@ private:
     std::tuple<task<Ts>...> tasks_;
 };
 
-// when_all(std::vector<task<T>>): awaitable, convertible to task<std::vector<...>>.
-template <class T>
+// when_all over a run-time number of tasks: std::vector<task<T>> gives
+// std::vector<T>, inplace_vector<task<T>, N> gives inplace_vector<T, N> (no heap
+// allocation). Awaitable, and convertible to task<result_type>.
+template <class T, class Tasks, class Results>
 class [[nodiscard]] when_all_of_range {
 public:
-    using result_type = std::vector<value_or_monostate_t<T>>;
+    using result_type = Results;
 
-    explicit when_all_of_range(std::vector<task<T>> ts) : tasks_(std::move(ts)) {}
+    explicit when_all_of_range(Tasks&& ts) : tasks_(std::move(ts)) {}
 
     class awaiter {
     public:
-        explicit awaiter(std::vector<task<T>>& tasks)
-            : tasks_(tasks), join_(task_array<T>{tasks.data()}, checked_size(tasks)) {}
+        explicit awaiter(Tasks& tasks) : tasks_(tasks), join_(task_array<T>{tasks.data()}, checked_size(tasks)) {}
 
         bool await_ready() const {
             for (const task<T>& t : tasks_) {
-                if (!t) throw usage_error("weft::when_all: the vector holds an empty task (moved-from or default-constructed)");
+                if (!t) throw usage_error("weft::when_all: the range holds an empty task (moved-from or default-constructed)");
                 check_child(t);
             }
             return tasks_.empty();
@@ -114,19 +118,19 @@ public:
             if (join_.first_error() >= 0)
                 std::rethrow_exception(tasks_[static_cast<std::size_t>(join_.first_error())].handle().promise().error_);
             result_type out;
-            out.reserve(tasks_.size());
+            if constexpr (requires { out.reserve(tasks_.size()); }) out.reserve(tasks_.size());
             for (task<T>& t : tasks_) out.push_back(take_value(t));
             return out;
         }
 
     private:
-        static std::uint32_t checked_size(const std::vector<task<T>>& tasks) {
+        static std::uint32_t checked_size(const Tasks& tasks) {
             if (tasks.size() > std::numeric_limits<std::uint32_t>::max())
                 throw usage_error("weft::when_all: more than 2^32-1 tasks in one call");
             return static_cast<std::uint32_t>(tasks.size());
         }
 
-        std::vector<task<T>>& tasks_;
+        Tasks& tasks_;
         basic_fork_join<task_array<T>> join_;
     };
 
@@ -135,7 +139,7 @@ public:
     operator task<result_type>() && { return as_task(std::move(*this)); }
 
 private:
-    std::vector<task<T>> tasks_;
+    Tasks tasks_;
 };
 
 }  // namespace detail
@@ -146,8 +150,19 @@ detail::when_all_of_tasks<Ts...> when_all(task<Ts>... tasks) {
 }
 
 template <class T>
-detail::when_all_of_range<T> when_all(std::vector<task<T>> tasks) {
-    return detail::when_all_of_range<T>(std::move(tasks));
+auto when_all(std::vector<task<T>> tasks) {
+    return detail::when_all_of_range<T, std::vector<task<T>>, std::vector<detail::value_or_monostate_t<T>>>(
+        std::move(tasks));
+}
+
+// At most N tasks, chosen at run time, without a heap allocation (the fork-join
+// idiom of nqueens: one child per legal move).
+// Takes the tasks by rvalue reference (tasks are move-only, so the caller moves
+// them either way) and moves them once, into the awaitable.
+template <class T, std::size_t N>
+auto when_all(inplace_vector<task<T>, N>&& tasks) {
+    return detail::when_all_of_range<T, inplace_vector<task<T>, N>,
+                                     inplace_vector<detail::value_or_monostate_t<T>, N>>(std::move(tasks));
 }
 
 }  // namespace weft

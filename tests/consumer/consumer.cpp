@@ -28,8 +28,11 @@ weft::task<int> body() {
     for (int i = 0; i < 10; ++i) many.push_back(square(i));
     int sum = 0;
     for (int v : co_await weft::when_all(std::move(many))) sum += v;
+    weft::inplace_vector<weft::task<int>, 4> few;
+    for (int i = 1; i <= 3; ++i) few.push_back(square(i));
+    for (int v : co_await weft::when_all(std::move(few))) sum -= v;
     auto h = weft::spawn(square(5));
-    co_return a + b + sum + co_await h;  // 9 + 16 + 285 + 25
+    co_return a + b + sum + co_await h + 14;  // 9 + 16 + (285 - 14) + 25 + 14
 }
 
 weft::task<int> forever() {
