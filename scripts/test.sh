@@ -62,6 +62,7 @@ if configure build --buildtype=release && ninja -C build -j"$jobs"; then
             for w in 1 2; do ./build/bench/weft-forkjoin $b $w >/dev/null || { echo "weft-forkjoin $b $w failed"; exit 1; }; done
         done'
     step "weft-compare --data, its plot and the docs update (temporary copies)" bash tests/bench/check_compare.sh build
+    step "Google Benchmark fork-join suite: rows and ratio counters" python3 tests/bench/check_gbench.py build
     step "fuzz the RESP parser for 30 s (clang libFuzzer, ASAN+UBSAN)" bash tests/fuzz/run.sh build/fuzz 30
     step "tutorial programs print what their Python twins print" meson test -C build --print-errorlogs --no-rebuild --suite tutorial --num-processes 4
     step "install and build consumers (pkg-config, CMake, meson)" bash tests/consumer/check_install.sh build
