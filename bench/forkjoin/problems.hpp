@@ -65,17 +65,15 @@ inline std::uint64_t skynet(std::uint64_t num, std::uint64_t size) {
 }  // namespace serial
 
 namespace weft_impl {
-weft::task<std::uint64_t> skynet(std::uint64_t num, std::uint64_t size);
-
-template <std::size_t... I>
-weft::task<std::uint64_t> skynet_children(std::uint64_t num, std::uint64_t child, std::index_sequence<I...>) {
-    auto results = co_await weft::when_all(skynet(num + I * child, child)...);
-    co_return std::apply([](auto... r) { return (r + ...); }, results);
-}
-
+// The 10 children go to one variadic when_all, built by a lambda over an index
+// pack (a plain function call, not a coroutine: no frame of its own).
 inline weft::task<std::uint64_t> skynet(std::uint64_t num, std::uint64_t size) {
     if (size == 1) co_return num;
-    co_return co_await skynet_children(num, size / 10, std::make_index_sequence<10>{});
+    const std::uint64_t child = size / 10;
+    auto results = co_await [&]<std::size_t... I>(std::index_sequence<I...>) {
+        return weft::when_all(skynet(num + I * child, child)...);
+    }(std::make_index_sequence<10>{});
+    co_return std::apply([](auto... r) { return (r + ...); }, results);
 }
 }  // namespace weft_impl
 
