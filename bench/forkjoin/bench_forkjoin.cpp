@@ -11,9 +11,9 @@
 #include <tbb/global_control.h>
 #include <tbb/task_arena.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
-#include <algorithm>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -61,7 +61,7 @@ void serial_fib(benchmark::State& state) {
     set_per_task(state, forkjoin::fib_tasks(k_fib));
 }
 void weft_fib(benchmark::State& state) {
-    weft::runtime rt(weft::config{.workers = static_cast<unsigned>(state.range(0))});
+    weft::runtime rt(weft::config{.workers = static_cast<unsigned>(workers_of(state))});
     run_row(state, "fib", "weft", workers_of(state),
             [&] { benchmark::DoNotOptimize(rt.block_on(forkjoin::weft_impl::fib(k_fib))); });
     set_per_task(state, forkjoin::fib_tasks(k_fib));
@@ -79,7 +79,7 @@ void serial_skynet(benchmark::State& state) {
     set_per_task(state, forkjoin::skynet_tasks(k_skynet));
 }
 void weft_skynet(benchmark::State& state) {
-    weft::runtime rt(weft::config{.workers = static_cast<unsigned>(state.range(0))});
+    weft::runtime rt(weft::config{.workers = static_cast<unsigned>(workers_of(state))});
     run_row(state, "skynet", "weft", workers_of(state), [&] {
         benchmark::DoNotOptimize(rt.block_on(forkjoin::weft_impl::skynet(0, forkjoin::skynet_size(k_skynet))));
     });
@@ -98,7 +98,7 @@ void serial_nqueens(benchmark::State& state) {
             [] { benchmark::DoNotOptimize(forkjoin::serial::nqueens(k_nqueens, 0, forkjoin::board{})); });
 }
 void weft_nqueens(benchmark::State& state) {
-    weft::runtime rt(weft::config{.workers = static_cast<unsigned>(state.range(0))});
+    weft::runtime rt(weft::config{.workers = static_cast<unsigned>(workers_of(state))});
     run_row(state, "nqueens", "weft", workers_of(state), [&] {
         benchmark::DoNotOptimize(rt.block_on(forkjoin::weft_impl::nqueens(k_nqueens, 0, forkjoin::board{})));
     });
@@ -117,7 +117,7 @@ void serial_matmul(benchmark::State& state) {
 }
 void weft_matmul(benchmark::State& state) {
     forkjoin::matrices m(k_matmul);
-    weft::runtime rt(weft::config{.workers = static_cast<unsigned>(state.range(0))});
+    weft::runtime rt(weft::config{.workers = static_cast<unsigned>(workers_of(state))});
     run_row(state, "matmul", "weft", workers_of(state),
             [&] { rt.block_on(forkjoin::weft_impl::matmul(m.a.data(), m.b.data(), m.c.data(), m.n, m.n)); });
 }
