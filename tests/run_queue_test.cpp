@@ -115,3 +115,24 @@ TEST_CASE("clear_unsynchronized forgets every item") {
     for (std::size_t i = 0; i < 4; ++i) REQUIRE(q.push(item(i)));
     REQUIRE_FALSE(q.push(item(4)));
 }
+
+TEST_CASE("an owner_only run_queue pops newest first, overflows and wraps like a shared one") {
+    const std::size_t capacity = GENERATE(std::size_t{2}, std::size_t{4}, std::size_t{256});
+    run_queue q(capacity, run_queue::sharing::owner_only);
+    REQUIRE(q.pop() == 0);
+    REQUIRE(q.looks_empty());
+    // Fill, overflow, hand the oldest half away (the overflow path), refill, and
+    // drain: every item comes out exactly once, newest first, over many wraps.
+    std::vector<std::uintptr_t> out(capacity / 2);
+    std::size_t next = 0;
+    for (int round = 0; round < 100; ++round) {
+        const std::size_t first = next;
+        for (std::size_t i = 0; i < capacity; ++i) REQUIRE(q.push(item(next++)));
+        REQUIRE_FALSE(q.push(item(next)));
+        REQUIRE(q.take_oldest_half(out.data()) == capacity / 2);
+        for (std::size_t i = 0; i < capacity / 2; ++i) REQUIRE(out[i] == item(first + i));
+        for (std::size_t i = next; i-- > first + capacity / 2;) REQUIRE(q.pop() == item(i));
+        REQUIRE(q.pop() == 0);
+        REQUIRE(q.looks_empty());
+    }
+}
