@@ -3,6 +3,7 @@
 // symmetric transfer, so chains of awaits never grow the stack.
 #pragma once
 
+#include <weft/detail/always_inline.hpp>
 #include <weft/detail/cancel.hpp>
 #include <weft/detail/frame_alloc.hpp>
 #include <weft/detail/transfer.hpp>
@@ -54,15 +55,15 @@ struct promise_base : cancel_context {
     promise_base& operator=(const promise_base&) = delete;
     ~promise_base() { delete owned_scope_; }
 
-    static void* operator new(std::size_t n) { return allocate_frame(n); }
-    static void operator delete(void* p, std::size_t n) noexcept { free_frame(p, n); }
+    WEFT_ALWAYS_INLINE static void* operator new(std::size_t n) { return allocate_frame(n); }
+    WEFT_ALWAYS_INLINE static void operator delete(void* p, std::size_t n) noexcept { free_frame(p, n); }
 
     std::suspend_always initial_suspend() noexcept { return {}; }
 
     struct final_awaiter {
         bool await_ready() noexcept { return false; }
         template <class Promise>
-        std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> h) noexcept {
+        WEFT_ALWAYS_INLINE std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> h) noexcept {
             promise_base& p = h.promise();
             if (p.on_done_ != nullptr) return transfer_to(p.on_done_(p));
             return transfer_to(p.continuation_);
@@ -73,9 +74,10 @@ struct promise_base : cancel_context {
 
     void unhandled_exception() noexcept { error_ = std::current_exception(); }
 
-    void rethrow_if_failed() {
-        if (error_) std::rethrow_exception(error_);
+    WEFT_ALWAYS_INLINE void rethrow_if_failed() {
+        if (error_) [[unlikely]] rethrow_error();
     }
+    [[noreturn]] WEFT_COLD void rethrow_error() { std::rethrow_exception(error_); }
 };
 
 template <class T>
@@ -84,13 +86,13 @@ struct task_promise : promise_base {
 
     template <class U = T>
         requires std::is_convertible_v<U&&, T>
-    void return_value(U&& v) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
+    WEFT_ALWAYS_INLINE void return_value(U&& v) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
         ::new (static_cast<void*>(&value_)) T(std::forward<U>(v));
         has_value_ = true;
     }
 
     // Moves the result out, or rethrows the task's exception.
-    T take_result() {
+    WEFT_ALWAYS_INLINE T take_result() {
         rethrow_if_failed();
         return std::move(value_);
     }
@@ -111,8 +113,16 @@ template <>
 struct task_promise<void> : promise_base {
     task<void> get_return_object() noexcept;
     void return_void() noexcept {}
-    void take_result() { rethrow_if_failed(); }
+    WEFT_ALWAYS_INLINE void take_result() { rethrow_if_failed(); }
 };
+
+// The misuse errors of check_awaitable(), out of the inlined path.
+[[noreturn]] WEFT_COLD inline void throw_empty_task_awaited() {
+    throw usage_error("co_await on an empty weft::task (moved-from or default-constructed)");
+}
+[[noreturn]] WEFT_COLD inline void throw_task_awaited_twice() {
+    throw usage_error("co_await on a weft::task that was already awaited: a task runs once");
+}
 
 }  // namespace detail
 
@@ -143,17 +153,17 @@ public:
     struct awaiter {
         std::coroutine_handle<promise_type> h;
 
-        bool await_ready() const {
+        WEFT_ALWAYS_INLINE bool await_ready() const {
             check_awaitable(h);
             return false;
         }
         template <class Promise>
-        std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> awaiting) noexcept {
+        WEFT_ALWAYS_INLINE std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> awaiting) noexcept {
             h.promise().continuation_ = awaiting;
             detail::inherit_scope(h.promise(), awaiting);
             return detail::transfer_to(h);
         }
-        T await_resume() { return h.promise().take_result(); }
+        WEFT_ALWAYS_INLINE T await_resume() { return h.promise().take_result(); }
     };
 
     awaiter operator co_await() & noexcept { return awaiter{h_}; }
@@ -165,12 +175,11 @@ public:
     explicit task(std::coroutine_handle<promise_type> h) noexcept : h_(h) {}
 
     // Throws usage_error unless `h` is a task that can still be started.
-    static void check_awaitable(std::coroutine_handle<promise_type> h) {
-        if (!h) throw usage_error("co_await on an empty weft::task (moved-from or default-constructed)");
+    WEFT_ALWAYS_INLINE static void check_awaitable(std::coroutine_handle<promise_type> h) {
+        if (!h) [[unlikely]] detail::throw_empty_task_awaited();
         // Starting a task always sets one of these (an await, a fork or a spawn),
         // so they also cover a task that already finished.
-        if (h.promise().continuation_ || h.promise().on_done_)
-            throw usage_error("co_await on a weft::task that was already awaited: a task runs once");
+        if (h.promise().continuation_ || h.promise().on_done_) [[unlikely]] detail::throw_task_awaited_twice();
     }
 
 private:

@@ -27,7 +27,7 @@ template <class T>
 using value_or_monostate_t = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
 
 template <class T>
-value_or_monostate_t<T> take_value(task<T>& t) {
+WEFT_ALWAYS_INLINE value_or_monostate_t<T> take_value(task<T>& t) {
     if constexpr (std::is_void_v<T>) {
         t.handle().promise().take_result();
         return {};
@@ -37,7 +37,7 @@ value_or_monostate_t<T> take_value(task<T>& t) {
 }
 
 template <class T>
-void check_child(const task<T>& t) {
+WEFT_ALWAYS_INLINE void check_child(const task<T>& t) {
     task<T>::check_awaitable(t.handle());
 }
 
@@ -47,30 +47,31 @@ class [[nodiscard]] when_all_of_tasks {
 public:
     using result_type = std::tuple<value_or_monostate_t<Ts>...>;
 
-    explicit when_all_of_tasks(task<Ts>... ts) : tasks_(std::move(ts)...) {}
+    WEFT_ALWAYS_INLINE explicit when_all_of_tasks(task<Ts>... ts) : tasks_(std::move(ts)...) {}
 
     class awaiter {
     public:
-        explicit awaiter(std::tuple<task<Ts>...>& tasks)
+        WEFT_ALWAYS_INLINE explicit awaiter(std::tuple<task<Ts>...>& tasks)
             : tasks_(tasks),
-              children_(std::apply([](auto&... t) { return std::array<child_ref, sizeof...(Ts)>{child_of(t)...}; },
-                                   tasks)),
+              children_(std::apply(
+                  [](auto&... t) WEFT_LAMBDA_INLINE { return std::array<child_ref, sizeof...(Ts)>{child_of(t)...}; },
+                  tasks)),
               join_(child_ref_array{children_.data()}, sizeof...(Ts)) {}
 
-        bool await_ready() const {
-            std::apply([](auto&... t) { (check_child(t), ...); }, tasks_);
+        WEFT_ALWAYS_INLINE bool await_ready() const {
+            std::apply([](auto&... t) WEFT_LAMBDA_INLINE { (check_child(t), ...); }, tasks_);
             return sizeof...(Ts) == 0;
         }
         template <class Promise>
-        std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> parent) noexcept {
+        WEFT_ALWAYS_INLINE std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> parent) noexcept {
             return transfer_to(join_.fork(parent));
         }
-        result_type await_resume() {
+        WEFT_ALWAYS_INLINE result_type await_resume() {
             if constexpr (sizeof...(Ts) > 0) {
-                if (join_.first_error() >= 0)
-                    std::rethrow_exception(children_[static_cast<std::size_t>(join_.first_error())].promise->error_);
+                if (join_.first_error() >= 0) [[unlikely]]
+                    children_[static_cast<std::size_t>(join_.first_error())].promise->rethrow_error();
             }
-            return std::apply([](auto&... t) { return result_type{take_value(t)...}; }, tasks_);
+            return std::apply([](auto&... t) WEFT_LAMBDA_INLINE { return result_type{take_value(t)...}; }, tasks_);
         }
 
     private:
@@ -79,7 +80,7 @@ public:
         fork_join join_;
     };
 
-    awaiter operator co_await() && { return awaiter(tasks_); }
+    WEFT_ALWAYS_INLINE awaiter operator co_await() && { return awaiter(tasks_); }
 
     // So that `task<R> t = when_all(...)`, spawn(when_all(...)) and
     // block_on(when_all(...)) work.
@@ -103,7 +104,7 @@ public:
     public:
         explicit awaiter(Tasks& tasks) : tasks_(tasks), join_(task_array<T>{tasks.data()}, checked_size(tasks)) {}
 
-        bool await_ready() const {
+        WEFT_ALWAYS_INLINE bool await_ready() const {
             for (const task<T>& t : tasks_) {
                 if (!t) throw usage_error("weft::when_all: the range holds an empty task (moved-from or default-constructed)");
                 check_child(t);
@@ -111,12 +112,12 @@ public:
             return tasks_.empty();
         }
         template <class Promise>
-        std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> parent) noexcept {
+        WEFT_ALWAYS_INLINE std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> parent) noexcept {
             return transfer_to(join_.fork(parent));
         }
-        result_type await_resume() {
-            if (join_.first_error() >= 0)
-                std::rethrow_exception(tasks_[static_cast<std::size_t>(join_.first_error())].handle().promise().error_);
+        WEFT_ALWAYS_INLINE result_type await_resume() {
+            if (join_.first_error() >= 0) [[unlikely]]
+                tasks_[static_cast<std::size_t>(join_.first_error())].handle().promise().rethrow_error();
             result_type out;
             if constexpr (requires { out.reserve(tasks_.size()); }) out.reserve(tasks_.size());
             for (task<T>& t : tasks_) out.push_back(take_value(t));
@@ -134,7 +135,7 @@ public:
         basic_fork_join<task_array<T>> join_;
     };
 
-    awaiter operator co_await() && { return awaiter(tasks_); }
+    WEFT_ALWAYS_INLINE awaiter operator co_await() && { return awaiter(tasks_); }
 
     operator task<result_type>() && { return as_task(std::move(*this)); }
 
@@ -145,7 +146,7 @@ private:
 }  // namespace detail
 
 template <class... Ts>
-detail::when_all_of_tasks<Ts...> when_all(task<Ts>... tasks) {
+WEFT_ALWAYS_INLINE detail::when_all_of_tasks<Ts...> when_all(task<Ts>... tasks) {
     return detail::when_all_of_tasks<Ts...>(std::move(tasks)...);
 }
 

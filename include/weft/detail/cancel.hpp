@@ -11,6 +11,7 @@
 // under a cancelled scope throw at once.
 #pragma once
 
+#include <weft/detail/always_inline.hpp>
 #include <weft/detail/export.hpp>
 #include <weft/detail/spin_lock.hpp>
 
@@ -40,7 +41,7 @@ cancel_scope* scope_of(std::coroutine_handle<Promise> h) noexcept {
 
 // Hands the parent's scope to a child about to run under it.
 template <class Promise>
-void inherit_scope(cancel_context& child, std::coroutine_handle<Promise> parent) noexcept {
+WEFT_ALWAYS_INLINE void inherit_scope(cancel_context& child, std::coroutine_handle<Promise> parent) noexcept {
     if constexpr (std::is_base_of_v<cancel_context, Promise>) child.scope_ = parent.promise().scope_;
 }
 

@@ -41,7 +41,7 @@ struct child_ref {
 };
 
 template <class T>
-child_ref child_of(const task<T>& t) noexcept {
+WEFT_ALWAYS_INLINE child_ref child_of(const task<T>& t) noexcept {
     auto h = t.handle();
     if (!h) return {nullptr, nullptr};  // rejected by the awaiter's await_ready
     return {h, &h.promise()};
@@ -52,13 +52,13 @@ child_ref child_of(const task<T>& t) noexcept {
 // reads the tasks themselves and needs no second array (no allocation).
 struct child_ref_array {
     child_ref* refs;
-    child_ref operator[](std::uint32_t i) const noexcept { return refs[i]; }
+    WEFT_ALWAYS_INLINE child_ref operator[](std::uint32_t i) const noexcept { return refs[i]; }
 };
 
 template <class T>
 struct task_array {
     const task<T>* tasks;
-    child_ref operator[](std::uint32_t i) const noexcept { return child_of(tasks[i]); }
+    WEFT_ALWAYS_INLINE child_ref operator[](std::uint32_t i) const noexcept { return child_of(tasks[i]); }
 };
 
 template <class Children>
@@ -73,7 +73,7 @@ public:
     // first one to run. Requires n_ >= 1 and every child awaitable.
     // Children inherit the parent's cancellation scope.
     template <class Promise>
-    std::coroutine_handle<> fork(std::coroutine_handle<Promise> parent) noexcept {
+    WEFT_ALWAYS_INLINE std::coroutine_handle<> fork(std::coroutine_handle<Promise> parent) noexcept {
         parent_ = parent;
         for (std::uint32_t i = 0; i < n_; ++i) {
             promise_base& p = *children_[i].promise;
@@ -96,7 +96,7 @@ public:
     }
 
     // Index of the child whose exception came first in time, or -1.
-    std::int32_t first_error() const noexcept {
+    WEFT_ALWAYS_INLINE std::int32_t first_error() const noexcept {
         // relaxed: the join (INV-FJ's acq_rel, or the single inline thread)
         // already orders the children's writes before the parent's read.
         return first_error_.load(std::memory_order_relaxed);

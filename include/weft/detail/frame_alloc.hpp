@@ -3,6 +3,7 @@
 // meson option. Also the frame counting hook tests use to prove no frame leaks.
 #pragma once
 
+#include <weft/detail/always_inline.hpp>
 #include <weft/detail/build_config.hpp>
 #include <weft/detail/export.hpp>
 
@@ -51,7 +52,7 @@ struct frame_pool {
     size_class classes_[k_classes];
     frame_pool* next_registered_ = nullptr;
 
-    static void bump(std::atomic<std::uint64_t>& c) noexcept {
+    WEFT_ALWAYS_INLINE static void bump(std::atomic<std::uint64_t>& c) noexcept {
         c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
 };
@@ -63,13 +64,13 @@ WEFT_API extern thread_local constinit frame_pool* tls_frame_pool
 
 WEFT_API frame_pool* make_frame_pool();
 
-inline frame_pool& this_thread_frame_pool() {
+WEFT_ALWAYS_INLINE frame_pool& this_thread_frame_pool() {
     frame_pool* p = tls_frame_pool;
     if (p == nullptr) [[unlikely]] p = make_frame_pool();
     return *p;
 }
 
-inline void* allocate_frame(std::size_t n) {
+WEFT_ALWAYS_INLINE void* allocate_frame(std::size_t n) {
     frame_pool& pool = this_thread_frame_pool();
     frame_pool::bump(pool.allocated_);
 #if WEFT_FRAME_ALLOCATOR_POOL
@@ -93,7 +94,7 @@ inline void* allocate_frame(std::size_t n) {
 #endif
 }
 
-inline void free_frame(void* p, std::size_t n) noexcept {
+WEFT_ALWAYS_INLINE void free_frame(void* p, std::size_t n) noexcept {
     frame_pool& pool = this_thread_frame_pool();
     frame_pool::bump(pool.freed_);
 #if WEFT_FRAME_ALLOCATOR_POOL

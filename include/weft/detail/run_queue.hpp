@@ -22,6 +22,8 @@
 // tag (see worker_context.hpp). 0 means "nothing".
 #pragma once
 
+#include <weft/detail/always_inline.hpp>
+
 #include <atomic>
 #include <cassert>
 #include <cstddef>
@@ -51,7 +53,7 @@ public:
 
     // Owner only. Returns false when the ring is full (the caller moves half of it
     // to the injector with take_oldest_half() and pushes again).
-    bool push(std::uintptr_t item) noexcept {
+    WEFT_ALWAYS_INLINE bool push(std::uintptr_t item) noexcept {
         // relaxed: only the owner writes bottom_.
         const std::int64_t b = bottom_.load(std::memory_order_relaxed);
         // acquire: pairs with a thief's CAS on top_, so that the slot it read before
@@ -67,7 +69,7 @@ public:
     }
 
     // Owner only. Takes the newest item; 0 when empty.
-    std::uintptr_t pop() noexcept {
+    WEFT_ALWAYS_INLINE std::uintptr_t pop() noexcept {
         const std::int64_t b = bottom_.load(std::memory_order_relaxed) - 1;
         // Empty without the fence: top_ only grows and only we move bottom_, so a
         // top_ at or past bottom_, however stale, means the deque is empty now and

@@ -15,6 +15,7 @@
 // -foptimize-sibling-calls, which covers -O1 and -Og.
 #pragma once
 
+#include <weft/detail/always_inline.hpp>
 #include <weft/detail/export.hpp>
 #include <weft/detail/worker_context.hpp>
 
@@ -36,7 +37,7 @@ namespace weft::detail {
 WEFT_API extern thread_local constinit void* tls_trampoline_next
     __attribute__((tls_model("initial-exec")));
 
-inline std::coroutine_handle<> transfer_to(std::coroutine_handle<> next) noexcept {
+WEFT_ALWAYS_INLINE std::coroutine_handle<> transfer_to(std::coroutine_handle<> next) noexcept {
 #if WEFT_TRAMPOLINE
     // Only a worker thread has a loop to drain the slot.
     if (tls_worker != nullptr && next.address() != std::noop_coroutine().address()) {

@@ -3,6 +3,7 @@
 // in runtime/scheduler/worker.cpp.
 #pragma once
 
+#include <weft/detail/always_inline.hpp>
 #include <weft/detail/export.hpp>
 #include <weft/detail/run_queue.hpp>
 
@@ -83,13 +84,13 @@ WEFT_API void schedule_woken(worker_context& w, std::coroutine_handle<> h);
 // run by this worker at the latest; a stale read can only delay a thief. Items
 // that only another worker could run (injector pushes from outside) go through
 // scheduler::notify_parked(), which orders its check with a seq_cst RMW.
-inline void notify_local_work(worker_context& w) {
+WEFT_ALWAYS_INLINE void notify_local_work(worker_context& w) {
     const std::uint64_t s = w.idle_state_->load(std::memory_order_relaxed);
     if (searching_of(s) == 0 && unparked_of(s) < w.num_workers_) [[unlikely]]
         wake_sibling(w);
 }
 
-inline void push_local(worker_context& w, std::uintptr_t item) {
+WEFT_ALWAYS_INLINE void push_local(worker_context& w, std::uintptr_t item) {
     if (!w.queue_.push(item)) [[unlikely]]
         push_overflow(w, item);
 }
