@@ -6,6 +6,7 @@
 // its sequential row, then oneTBB, then weft, and a row gets a ratio only when its
 // baseline ran before it (a --benchmark_filter that skips the baseline drops it).
 #include "tbb_problems.hpp"
+#include "weft_runs.hpp"
 
 #include <benchmark/benchmark.h>
 #include <tbb/global_control.h>
@@ -63,7 +64,7 @@ void serial_fib(benchmark::State& state) {
 void weft_fib(benchmark::State& state) {
     weft::runtime rt(weft::config{.workers = static_cast<unsigned>(workers_of(state))});
     run_row(state, "fib", "weft", workers_of(state),
-            [&] { benchmark::DoNotOptimize(rt.block_on(forkjoin::weft_impl::fib(k_fib))); });
+            [&] { benchmark::DoNotOptimize(forkjoin::weft_run::fib(rt, k_fib)); });
     set_per_task(state, forkjoin::fib_tasks(k_fib));
 }
 void tbb_fib(benchmark::State& state) {
@@ -80,9 +81,8 @@ void serial_skynet(benchmark::State& state) {
 }
 void weft_skynet(benchmark::State& state) {
     weft::runtime rt(weft::config{.workers = static_cast<unsigned>(workers_of(state))});
-    run_row(state, "skynet", "weft", workers_of(state), [&] {
-        benchmark::DoNotOptimize(rt.block_on(forkjoin::weft_impl::skynet(0, forkjoin::skynet_size(k_skynet))));
-    });
+    run_row(state, "skynet", "weft", workers_of(state),
+            [&] { benchmark::DoNotOptimize(forkjoin::weft_run::skynet(rt, k_skynet)); });
     set_per_task(state, forkjoin::skynet_tasks(k_skynet));
 }
 void tbb_skynet(benchmark::State& state) {
@@ -99,9 +99,8 @@ void serial_nqueens(benchmark::State& state) {
 }
 void weft_nqueens(benchmark::State& state) {
     weft::runtime rt(weft::config{.workers = static_cast<unsigned>(workers_of(state))});
-    run_row(state, "nqueens", "weft", workers_of(state), [&] {
-        benchmark::DoNotOptimize(rt.block_on(forkjoin::weft_impl::nqueens(k_nqueens, 0, forkjoin::board{})));
-    });
+    run_row(state, "nqueens", "weft", workers_of(state),
+            [&] { benchmark::DoNotOptimize(forkjoin::weft_run::nqueens(rt, k_nqueens)); });
 }
 void tbb_nqueens(benchmark::State& state) {
     tbb::task_arena arena(workers_of(state));
@@ -119,7 +118,7 @@ void weft_matmul(benchmark::State& state) {
     forkjoin::matrices m(k_matmul);
     weft::runtime rt(weft::config{.workers = static_cast<unsigned>(workers_of(state))});
     run_row(state, "matmul", "weft", workers_of(state),
-            [&] { rt.block_on(forkjoin::weft_impl::matmul(m.a.data(), m.b.data(), m.c.data(), m.n, m.n)); });
+            [&] { forkjoin::weft_run::matmul(rt, m); });
 }
 void tbb_matmul(benchmark::State& state) {
     forkjoin::matrices m(k_matmul);

@@ -11,6 +11,7 @@
 // the numbers as tab-separated files (for scripts/plot_forkjoin.gp) and a
 // Markdown table (for docs/benchmarks.md) into DIR.
 #include "tbb_problems.hpp"
+#include "weft_runs.hpp"
 
 #include <tbb/global_control.h>
 #include <tbb/task_arena.h>
@@ -67,23 +68,21 @@ std::vector<problem> make_problems(bool standard) {
     std::vector<problem> out;
     out.push_back({"fib", fib_n, fib_tasks(fib_n),
                    [=] { return serial::fib(fib_n) == fib_expected(fib_n); },
-                   [=](weft::runtime& rt) { return rt.block_on(weft_impl::fib(fib_n)) == fib_expected(fib_n); },
+                   [=](weft::runtime& rt) { return weft_run::fib(rt, fib_n) == fib_expected(fib_n); },
                    [=] { return tbb_impl::fib(fib_n) == fib_expected(fib_n); }});
     out.push_back({"skynet", sky_d, skynet_tasks(sky_d),
                    [=] { return serial::skynet(0, skynet_size(sky_d)) == skynet_expected(sky_d); },
-                   [=](weft::runtime& rt) {
-                       return rt.block_on(weft_impl::skynet(0, skynet_size(sky_d))) == skynet_expected(sky_d);
-                   },
+                   [=](weft::runtime& rt) { return weft_run::skynet(rt, sky_d) == skynet_expected(sky_d); },
                    [=] { return tbb_impl::skynet(0, skynet_size(sky_d)) == skynet_expected(sky_d); }});
     out.push_back({"nqueens", nq_n, 0,
                    [=] { return serial::nqueens(nq_n, 0, board{}) == nqueens_expected(nq_n); },
-                   [=](weft::runtime& rt) { return rt.block_on(weft_impl::nqueens(nq_n, 0, board{})) == nqueens_expected(nq_n); },
+                   [=](weft::runtime& rt) { return weft_run::nqueens(rt, nq_n) == nqueens_expected(nq_n); },
                    [=] { return tbb_impl::nqueens(nq_n, 0, board{}) == nqueens_expected(nq_n); }});
     out.push_back({"matmul", mm_n, 0,
                    [=] { mats->clear_result(); serial::matmul(mats->a.data(), mats->b.data(), mats->c.data(), mm_n, mm_n); return mats->spot_check(); },
                    [=](weft::runtime& rt) {
                        mats->clear_result();
-                       rt.block_on(weft_impl::matmul(mats->a.data(), mats->b.data(), mats->c.data(), mm_n, mm_n));
+                       weft_run::matmul(rt, *mats);
                        return mats->spot_check();
                    },
                    [=] { mats->clear_result(); tbb_impl::matmul(mats->a.data(), mats->b.data(), mats->c.data(), mm_n, mm_n); return mats->spot_check(); }});
@@ -140,7 +139,7 @@ int rss_child(const std::string& which, const char* workers_arg) {
     std::uint64_t got = skynet_expected(k_rss_depth);
     if (which == "weft") {
         weft::runtime rt(weft::config{.workers = static_cast<unsigned>(workers)});
-        got = rt.block_on(weft_impl::skynet(0, size));
+        got = weft_run::skynet(rt, k_rss_depth);
     } else if (which == "tbb") {
         tbb::global_control limit(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(workers));
         tbb::task_arena arena(workers);
@@ -188,12 +187,12 @@ struct fib_point {
 std::vector<fib_point> fib_series(int from, int to, bool& ok) {
     using namespace forkjoin;
     weft::runtime rt(weft::config{.workers = 1});
-    ok = rt.block_on(weft_impl::fib(from)) == fib_expected(from) && ok;  // warm-up
+    ok = weft_run::fib(rt, from) == fib_expected(from) && ok;  // warm-up
     std::vector<fib_point> out;
     for (int n = from; n <= to; ++n) {
         std::fprintf(stderr, "running fib %d at 1 worker ...\n", n);
         const auto start = clock_type::now();
-        ok = rt.block_on(weft_impl::fib(n)) == fib_expected(n) && ok;
+        ok = weft_run::fib(rt, n) == fib_expected(n) && ok;
         out.push_back({n, fib_tasks(n), std::chrono::duration<double>(clock_type::now() - start).count()});
     }
     return out;

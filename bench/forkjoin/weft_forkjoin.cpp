@@ -1,7 +1,7 @@
 // weft-forkjoin BENCH PARAM [WORKERS]: runs one benchmark of the public fork-join
 // suite on weft, checks the answer (exit 2 if wrong), and prints the duration of
 // the timed run, which follows one warm-up run.
-#include "problems.hpp"
+#include "weft_runs.hpp"
 
 #include <charconv>
 #include <chrono>
@@ -64,17 +64,17 @@ int main(int argc, char** argv) {
         if (bench == "fib") {
             if (param < 1 || param > 60) return usage("fib: n must be in 1..60");
             const int n = static_cast<int>(param);
-            output = timed([&] { return rt.block_on(forkjoin::weft_impl::fib(n)); }, us);
+            output = timed([&] { return forkjoin::weft_run::fib(rt, n); }, us);
             ok = output == forkjoin::fib_expected(n);
         } else if (bench == "skynet") {
             if (param < 1 || param > 9) return usage("skynet: depth must be in 1..9");
             const int d = static_cast<int>(param);
-            output = timed([&] { return rt.block_on(forkjoin::weft_impl::skynet(0, forkjoin::skynet_size(d))); }, us);
+            output = timed([&] { return forkjoin::weft_run::skynet(rt, d); }, us);
             ok = output == forkjoin::skynet_expected(d);
         } else if (bench == "nqueens") {
             if (param < 1 || param > 16) return usage("nqueens: n must be in 1..16");
             const int n = static_cast<int>(param);
-            output = timed([&] { return rt.block_on(forkjoin::weft_impl::nqueens(n, 0, forkjoin::board{})); }, us);
+            output = timed([&] { return forkjoin::weft_run::nqueens(rt, n); }, us);
             ok = output == forkjoin::nqueens_expected(n);
         } else if (bench == "matmul") {
             if (param < 32 || param > 8192 || (param & (param - 1)) != 0)
@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
             forkjoin::matrices m(static_cast<int>(param));
             timed([&] {
                 m.clear_result();
-                rt.block_on(forkjoin::weft_impl::matmul(m.a.data(), m.b.data(), m.c.data(), m.n, m.n));
+                forkjoin::weft_run::matmul(rt, m);
                 return 0;
             }, us);
             ok = m.spot_check();
