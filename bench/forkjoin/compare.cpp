@@ -1,7 +1,7 @@
 // weft-compare: the fork-join throughput comparison behind the README's main
 // command. Runs each problem sequentially, on weft and on oneTBB at 1, 2, 4, ...
-// up to N workers in one process, and prints a table of times and ratios (1 and
-// N workers). Then two checks of issue 8's other targets: weft's cost per task
+// up to N workers in one process (weft and oneTBB taking turns, one run each),
+// and prints a table of times and ratios (1 and N workers). Then two checks of issue 8's other targets: weft's cost per task
 // over fib 30..39 at 1 worker (it must not grow with the number of tasks), and
 // the peak memory (max RSS) of skynet 8 on weft and on oneTBB, each run in a
 // child process of its own.
@@ -44,18 +44,26 @@ struct problem {
 
 using clock_type = std::chrono::steady_clock;
 
-// Median of `runs` timed runs after one warm-up; seconds. Sets ok=false on a wrong answer.
+// One timed run; seconds. Sets ok=false on a wrong answer.
 template <class F>
-double measure(int runs, F&& once, bool& ok) {
-    ok = once();
-    std::vector<double> times;
-    for (int i = 0; i < runs; ++i) {
-        const auto start = clock_type::now();
-        ok = once() && ok;
-        times.push_back(std::chrono::duration<double>(clock_type::now() - start).count());
-    }
+double time_once(F&& once, bool& ok) {
+    const auto start = clock_type::now();
+    ok = once() && ok;
+    return std::chrono::duration<double>(clock_type::now() - start).count();
+}
+
+double median(std::vector<double> times) {
     std::sort(times.begin(), times.end());
     return times[times.size() / 2];
+}
+
+// Median of `runs` timed runs after one warm-up; seconds.
+template <class F>
+double measure(int runs, F&& once, bool& ok) {
+    ok = once() && ok;
+    std::vector<double> times;
+    for (int i = 0; i < runs; ++i) times.push_back(time_once(once, ok));
+    return median(std::move(times));
 }
 
 std::vector<problem> make_problems(bool standard) {
@@ -249,7 +257,7 @@ int main(int argc, char** argv) {
     const std::vector<unsigned> counts = worker_counts(wide);
     const std::string wide_w = std::to_string(wide) + "w";
 
-    std::printf("weft fork-join comparison: %s sizes, median of %d runs, %u hardware threads\n\n",
+    std::printf("weft fork-join comparison: %s sizes, median of %d runs (weft and oneTBB taking turns), %u hardware threads\n\n",
                 standard ? "standard" : "quick", runs, std::thread::hardware_concurrency());
     std::printf("%-8s %6s | %10s | %10s %10s | %10s %10s | %9s %9s | %11s\n", "bench", "param", "serial ms",
                 "weft 1w", ("weft " + wide_w).c_str(), "oneTBB 1w", ("oneTBB " + wide_w).c_str(), "weft/TBB1",
@@ -262,16 +270,26 @@ int main(int argc, char** argv) {
         result_row row{p.name, p.param, p.tasks, measure(runs, p.serial, ok), {}, {}};
         all_ok = all_ok && ok;
         for (unsigned c : counts) {
-            // oneTBB's workers spin for a while after their last task; on a small
-            // machine that steals the core weft is about to be measured on.
-            std::this_thread::sleep_for(std::chrono::milliseconds(300));
+            // weft and oneTBB take turns, one run each, so a stretch of load from
+            // another tenant of a shared machine slows both sides of a ratio, not
+            // one. The first turn is the warm-up.
             weft::runtime rt(weft::config{.workers = c});
-            row.weft.push_back(measure(runs, [&] { return p.weft(rt); }, ok));
-            all_ok = all_ok && ok;
             tbb::task_arena arena(static_cast<int>(c));
-            double t = 0;
-            arena.execute([&] { t = measure(runs, p.tbb, ok); });
-            row.tbb.push_back(t);
+            std::vector<double> weft_times, tbb_times;
+            for (int turn = 0; turn <= runs; ++turn) {
+                // oneTBB's workers spin for a while after their last task; on a
+                // small machine that steals the core weft is about to run on.
+                // (weft's idle workers park at once: oneTBB needs no pause.)
+                std::this_thread::sleep_for(std::chrono::milliseconds(300));
+                const double w = time_once([&] { return p.weft(rt); }, ok);
+                double t = 0;
+                arena.execute([&] { t = time_once(p.tbb, ok); });
+                if (turn == 0) continue;
+                weft_times.push_back(w);
+                tbb_times.push_back(t);
+            }
+            row.weft.push_back(median(std::move(weft_times)));
+            row.tbb.push_back(median(std::move(tbb_times)));
             all_ok = all_ok && ok;
         }
         std::printf("%-8s %6d | %10.1f | %10.1f %10.1f | %10.1f %10.1f | %9.2f %9.2f | %11s\n", row.name.c_str(),
