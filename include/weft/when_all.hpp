@@ -41,6 +41,11 @@ WEFT_ALWAYS_INLINE void check_child(const task<T>& t) {
     task<T>::check_awaitable(t.handle());
 }
 
+// when_all over a range that holds an empty task, out of the inlined path.
+[[noreturn]] WEFT_COLD inline void throw_empty_task_in_range() {
+    throw usage_error("weft::when_all: the range holds an empty task (moved-from or default-constructed)");
+}
+
 // when_all(task<Ts>...): awaitable, and convertible to task<std::tuple<...>>.
 template <class... Ts>
 class [[nodiscard]] when_all_of_tasks {
@@ -106,7 +111,7 @@ public:
 
         WEFT_ALWAYS_INLINE bool await_ready() const {
             for (const task<T>& t : tasks_) {
-                if (!t) throw usage_error("weft::when_all: the range holds an empty task (moved-from or default-constructed)");
+                if (!t) [[unlikely]] throw_empty_task_in_range();
                 check_child(t);
             }
             return tasks_.empty();
