@@ -1,6 +1,7 @@
 // A small pipeline with weft's sync layer: producers feed a bounded channel,
 // a task_group of workers drains it into a mutex-protected histogram, when_any
-// races a slow lookup against a deadline, and join_handle::cancel stops a ticker.
+// races a slow lookup against a deadline, timeout bounds a channel receive, and
+// join_handle::cancel stops a ticker.
 // Prints the same lines on every run.
 #include <weft/weft.hpp>
 
@@ -55,6 +56,12 @@ weft::task<int> pipeline() {
 
     auto [index, answer] = co_await weft::when_any(slow_lookup(), deadline(5ms));
     std::printf("when_any: task %zu won: %s\n", index, std::get<1>(answer).c_str());
+
+    // timeout takes a primitive's awaiter as it is; the cancelled receive takes
+    // nothing from the channel.
+    weft::channel<int> quiet(1);
+    const std::optional<std::optional<int>> nothing = co_await weft::timeout(5ms, quiet.recv());
+    std::printf("timeout: %s\n", nothing ? "a value came" : "nothing came within 5 ms");
 
     int ticks = 0;
     auto h = weft::spawn(ticker(ticks));

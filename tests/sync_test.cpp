@@ -526,6 +526,111 @@ TEST_CASE("when_any: losers waiting on sync primitives are cancelled too", "[syn
     }());
 }
 
+// --- awaiters that are not tasks, given straight to timeout / when_all / when_any --
+
+weft::task<int> value_after(int v, std::chrono::milliseconds d) {
+    co_await weft::sleep_for(d);
+    co_return v;
+}
+
+TEST_CASE("timeout and when_any take sync awaiters directly; a cancelled one takes nothing", "[sync]") {
+    WEFT_FOR_EACH_BACKEND(cfg, 2);
+    weft::runtime rt(cfg);
+    rt.block_on([]() -> weft::task<void> {
+        weft::channel<int> ch(1);
+        const std::optional<std::optional<int>> nothing = co_await weft::timeout(2ms, ch.recv());
+        CHECK_FALSE(nothing.has_value());
+        co_await ch.send(7);  // the cancelled receive must not have taken it
+        const std::optional<std::optional<int>> seven = co_await weft::timeout(10s, ch.recv());
+        REQUIRE(seven.has_value());
+        CHECK(*seven == std::optional<int>(7));
+
+        weft::mutex m;
+        {
+            auto held = co_await m.lock();
+            const std::optional<weft::mutex::guard> late = co_await weft::timeout(2ms, m.lock());
+            CHECK_FALSE(late.has_value());
+        }
+        CHECK_FALSE(m.is_locked());
+        const std::optional<weft::mutex::guard> got = co_await weft::timeout(10s, m.lock());
+        CHECK(got.has_value());
+        CHECK(m.is_locked());
+
+        weft::event e;
+        const bool early = co_await weft::timeout(2ms, e.wait());
+        CHECK_FALSE(early);
+        e.set();
+        const bool set = co_await weft::timeout(10s, e.wait());
+        CHECK(set);
+
+        weft::semaphore s(0);
+        const bool none = co_await weft::timeout(2ms, s.acquire());
+        CHECK_FALSE(none);
+        s.release();
+        const bool one = co_await weft::timeout(10s, s.acquire());
+        CHECK(one);
+        CHECK(s.available() == 0);
+
+        weft::wait_group wg;
+        wg.add(1);
+        const bool waited = co_await weft::timeout(2ms, wg.wait());
+        CHECK_FALSE(waited);
+        wg.done();
+        const bool done = co_await weft::timeout(10s, wg.wait());
+        CHECK(done);
+
+        const bool yielded = co_await weft::timeout(10s, weft::yield());
+        CHECK(yielded);
+
+        // when_any: the receive loses to the task, is cancelled, and takes nothing.
+        auto race = co_await weft::when_any(value_after(9, 1ms), ch.recv());
+        CHECK(race.first == 0);
+        CHECK(std::get<0>(race.second) == 9);
+        co_await ch.send(6);
+        const std::optional<int> six = co_await ch.recv();
+        CHECK(six == std::optional<int>(6));
+        // ... and wins against a task that sleeps.
+        co_await ch.send(5);
+        auto won = co_await weft::when_any(value_after(1, 10s), ch.recv());
+        CHECK(won.first == 1);
+        CHECK(std::get<1>(won.second) == std::optional<int>(5));
+    }());
+}
+
+TEST_CASE("when_all mixes tasks with other awaitables and nests; timeout takes a when_all", "[sync]") {
+    WEFT_FOR_EACH_BACKEND(cfg, 2);
+    weft::runtime rt(cfg);
+    rt.block_on([]() -> weft::task<void> {
+        weft::channel<int> ch(1);
+        co_await ch.send(5);
+        auto [a, b] = co_await weft::when_all(value_after(3, 1ms), ch.recv());
+        CHECK(a == 3);
+        CHECK(b == std::optional<int>(5));
+
+        weft::event e;
+        e.set();
+        auto [x, inner] = co_await weft::when_all(value_after(4, 0ms), weft::when_all(value_after(5, 1ms), e.wait()));
+        CHECK(x == 4);
+        CHECK(std::get<0>(inner) == 5);
+
+        const auto both = co_await weft::timeout(10s, weft::when_all(value_after(1, 1ms), value_after(2, 0ms)));
+        REQUIRE(both.has_value());
+        CHECK(*both == std::tuple<int, int>(1, 2));
+        // The deadline cancels every child of the when_all.
+        const auto late = co_await weft::timeout(2ms, weft::when_all(value_after(1, 10s), ch.recv()));
+        CHECK_FALSE(late.has_value());
+        co_await ch.send(8);  // the cancelled receive must not have taken it
+        const std::optional<int> eight = co_await ch.recv();
+        CHECK(eight == std::optional<int>(8));
+    }());
+    // block_on and spawn take awaiters that are not tasks too.
+    rt.block_on(weft::yield());
+    weft::event go;
+    weft::join_handle<void> waiter = rt.spawn(go.wait());
+    go.set();
+    rt.block_on(std::move(waiter));
+}
+
 // --- join_handle::cancel ---------------------------------------------------------
 
 TEST_CASE("join_handle::cancel stops a sleeping loop; awaiting it throws cancelled", "[sync]") {

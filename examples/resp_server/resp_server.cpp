@@ -147,17 +147,15 @@ weft::task<void> sweep_expired(server& srv) {
     }
 }
 
-weft::task<void> wait_for_stop(server& srv) { co_await srv.stopping.wait(); }
-
 weft::task<void> run_server(server& srv) {
     auto listener = weft::net::tcp_listener::bind(srv.opt.bind, srv.opt.port, {.reuse_port = srv.opt.reuse_port});
     srv.info.port = listener.local_port();
     std::printf("resp_server: listening on %s:%u with %u workers\n", srv.opt.bind.c_str(), srv.info.port,
                 srv.opt.workers);
     std::fflush(stdout);
-    // Runs until a stop is requested (or accepting fails); the other two are then
-    // cancelled and joined.
-    co_await weft::when_any(accept_loop(listener, srv), sweep_expired(srv), wait_for_stop(srv));
+    // Runs until a stop is requested (or accepting fails); the others are then
+    // cancelled and joined. The event's wait() goes to when_any as it is.
+    co_await weft::when_any(accept_loop(listener, srv), sweep_expired(srv), srv.stopping.wait());
     listener.close();
     {
         // End every connection's reads: each finishes the requests it has, writes

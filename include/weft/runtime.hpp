@@ -134,8 +134,7 @@ public:
     }
 
     // Any other awaitable: when_all(...), a join_handle, ...
-    template <class A>
-        requires(!detail::is_task_v<std::remove_cvref_t<A>>)
+    template <detail::non_task_awaitable A>
     auto block_on(A&& a) {
         return block_on(detail::as_task(std::forward<A>(a)));
     }
@@ -150,8 +149,7 @@ public:
     }
 
     // Any other awaitable: when_all(...), ...
-    template <class A>
-        requires(!detail::is_task_v<std::remove_cvref_t<A>>)
+    template <detail::non_task_awaitable A>
     auto spawn(A&& a) -> join_handle<detail::await_result_t<A>> {
         return spawn(detail::as_task(std::forward<A>(a)));
     }

@@ -209,8 +209,7 @@ join_handle<T> spawn(task<T> t) {
 }
 
 // Any other awaitable, e.g. spawn(when_all(...)): wrapped in a task first.
-template <class A>
-    requires(!detail::is_task_v<std::remove_cvref_t<A>>)
+template <detail::non_task_awaitable A>
 auto spawn(A&& a) -> join_handle<detail::await_result_t<A>> {
     return spawn(detail::as_task(std::forward<A>(a)));
 }

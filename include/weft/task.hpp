@@ -10,6 +10,7 @@
 #include <weft/errors.hpp>
 
 #include <atomic>
+#include <concepts>
 #include <coroutine>
 #include <cstdint>
 #include <exception>
@@ -207,15 +208,66 @@ inline constexpr bool is_task_v = false;
 template <class T>
 inline constexpr bool is_task_v<task<T>> = true;
 
-// What `co_await a` gives, for any awaitable `a` weft accepts.
+// The awaiter `co_await a` uses for an expression of type A: what a member or a
+// non-member operator co_await returns, or `a` itself (weft's sync awaiters,
+// yield(), most users' awaiters).
 template <class A>
-using await_result_t = decltype(std::declval<A>().operator co_await().await_resume());
+struct awaiter_of {
+    using type = A;
+};
+template <class A>
+    requires requires { std::declval<A>().operator co_await(); }
+struct awaiter_of<A> {
+    using type = decltype(std::declval<A>().operator co_await());
+};
+template <class A>
+    requires(!requires { std::declval<A>().operator co_await(); } &&
+             requires { operator co_await(std::declval<A>()); })
+struct awaiter_of<A> {
+    using type = decltype(operator co_await(std::declval<A>()));
+};
 
-// Wraps any awaitable into a task, for APIs that take task<T> (block_on, spawn).
+// An expression of type A can be co_awaited in a task. (await_suspend is not
+// checked: it is usually a template over the awaiting promise.)
+template <class A>
+concept awaitable = requires(typename awaiter_of<A>::type& w) {
+    { w.await_ready() } -> std::convertible_to<bool>;
+    w.await_resume();
+};
+
+// What `co_await a` gives, for an awaitable of type A.
+template <class A>
+using await_result_t = decltype(std::declval<typename awaiter_of<A>::type&>().await_resume());
+
+// Wraps any awaitable into a task, for APIs that take task<T> (block_on, spawn,
+// timeout, when_all, when_any).
 template <class Awaitable>
 task<await_result_t<Awaitable>> as_task(Awaitable a) {
     co_return co_await std::move(a);
 }
+
+// An awaitable that is not a task, given by value or as an rvalue: what the
+// awaitable overloads of block_on, spawn, timeout, when_all and when_any take.
+template <class A>
+concept non_task_awaitable = !is_task_v<std::remove_cvref_t<A>> && awaitable<A>;
+
+// The argument of a mixed when_all / when_any as a task: a task as it is (it must
+// be an rvalue, like every task handed over), anything else wrapped by as_task.
+template <class T>
+WEFT_ALWAYS_INLINE task<T> to_task(task<T>&& t) noexcept {
+    return std::move(t);
+}
+template <non_task_awaitable A>
+auto to_task(A&& a) {
+    return as_task(std::forward<A>(a));
+}
+
+// Arguments a mixed when_all / when_any accepts: rvalue tasks and other
+// awaitables, at least one of them not a task (all tasks: the task overloads).
+template <class... As>
+concept mixed_awaitables =
+    sizeof...(As) > 0 && ((non_task_awaitable<As> || (is_task_v<std::remove_cvref_t<As>> && !std::is_lvalue_reference_v<As>)) && ...) &&
+    (non_task_awaitable<As> || ...);
 
 }  // namespace detail
 

@@ -43,8 +43,7 @@ public:
         }
     }
     // Any other awaitable, e.g. g.spawn(when_all(...)).
-    template <class A>
-        requires(!detail::is_task_v<std::remove_cvref_t<A>>)
+    template <detail::non_task_awaitable A>
     void spawn(A&& a) {
         spawn(detail::as_task(std::forward<A>(a)));
     }

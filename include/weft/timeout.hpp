@@ -103,4 +103,12 @@ task<detail::timeout_result_t<T>> timeout(std::chrono::duration<Rep, Period> d, 
         co_return std::move(value);
 }
 
+// Any other awaitable, e.g. timeout(d, ch.recv()), timeout(d, m.lock()) or
+// timeout(d, when_all(...)): it runs as a task that awaits it, and the deadline
+// cancels it at that await.
+template <class Rep, class Period, detail::non_task_awaitable A>
+auto timeout(std::chrono::duration<Rep, Period> d, A&& a) {
+    return timeout(d, detail::as_task(std::forward<A>(a)));
+}
+
 }  // namespace weft

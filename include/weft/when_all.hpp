@@ -155,6 +155,15 @@ WEFT_ALWAYS_INLINE detail::when_all_of_tasks<Ts...> when_all(task<Ts>... tasks) 
     return detail::when_all_of_tasks<Ts...>(std::move(tasks)...);
 }
 
+// Tasks mixed with other awaitables, e.g. when_all(load(), ch.recv()) or a nested
+// when_all(a(), when_all(b(), c())): each awaitable that is not a task runs as a
+// task that awaits it.
+template <class... As>
+    requires detail::mixed_awaitables<As...>
+auto when_all(As&&... as) {
+    return when_all(detail::to_task(std::forward<As>(as))...);
+}
+
 template <class T>
 auto when_all(std::vector<task<T>> tasks) {
     return detail::when_all_of_range<T, std::vector<task<T>>, std::vector<detail::value_or_monostate_t<T>>>(

@@ -81,4 +81,13 @@ task<std::pair<std::size_t, std::variant<detail::value_or_monostate_t<Ts>...>>> 
     co_return std::move(*r.result);
 }
 
+// Tasks mixed with other awaitables, e.g. when_any(worker(), ch.recv()): each
+// awaitable that is not a task runs as a task that awaits it (and is cancelled
+// at that await when it loses).
+template <class... As>
+    requires detail::mixed_awaitables<As...>
+auto when_any(As&&... as) {
+    return when_any(detail::to_task(std::forward<As>(as))...);
+}
+
 }  // namespace weft

@@ -70,6 +70,9 @@ weft::task<int> sync_body() {
     }
     auto [index, value] = co_await weft::when_any(forever(), square(2));
     total += static_cast<int>(index) + std::get<1>(value);  // 1 + 4
+    weft::event never;  // timeout takes a sync awaiter as it is
+    const bool was_set = co_await weft::timeout(std::chrono::milliseconds(1), never.wait());
+    total += was_set ? 100 : 0;
     auto h = weft::spawn(forever());
     h.cancel();
     try {

@@ -166,6 +166,12 @@ inline void abandon_wait(sync_waiter& w) noexcept {
 class waiting_awaiter {
 public:
     waiting_awaiter() noexcept = default;
+    // Moving is for before the await, when the waiter is in no list and no scope
+    // (so that timeout(d, ch.recv()) can move the awaiter into the task that
+    // awaits it): the new awaiter starts with a fresh waiter. An awaiter cannot be
+    // reached while its task is suspended on it, and after its await returns its
+    // waiter is out of every list and scope again.
+    waiting_awaiter(waiting_awaiter&&) noexcept {}
     waiting_awaiter(const waiting_awaiter&) = delete;
     waiting_awaiter& operator=(const waiting_awaiter&) = delete;
     ~waiting_awaiter() { abandon_wait(waiter_); }
