@@ -601,6 +601,35 @@ TEST_CASE("timeout around the consumer cancels a sleep inside the generator's bo
     REQUIRE(c.destroyed.load() == 1);
 }
 
+weft::async_generator<int> one_then_a_long_sleep(lifetime_counts& c) {
+    counted local(c);
+    co_yield 1;
+    co_await weft::sleep_for(std::chrono::minutes(1));
+    co_yield 2;
+}
+
+TEST_CASE("timeout(d, g.next()) bounds the wait for one element; when it fires the generator is finished",
+          "[async_generator]") {
+    lifetime_counts c;
+    {
+        weft::runtime rt{weft::config{.workers = 2}};
+        rt.block_on([](lifetime_counts& counts) -> weft::task<void> {
+            auto g = one_then_a_long_sleep(counts);
+            const std::optional<std::optional<int>> first = co_await weft::timeout(std::chrono::seconds(60), g.next());
+            REQUIRE(first.has_value());
+            REQUIRE(*first == std::optional<int>(1));
+            const std::optional<std::optional<int>> second = co_await weft::timeout(std::chrono::milliseconds(5), g.next());
+            REQUIRE_FALSE(second.has_value());
+            // The cancelled sleep ended the body (its local is gone) and the generator.
+            REQUIRE(counts.destroyed.load() == 1);
+            const std::optional<int> after = co_await g.next();
+            REQUIRE_FALSE(after.has_value());
+        }(c));
+    }
+    REQUIRE(c.constructed.load() == 1);
+    REQUIRE(c.destroyed.load() == 1);
+}
+
 TEST_CASE("an async generator's body sleeps between yields", "[async_generator]") {
     weft::runtime rt{weft::config{.workers = 2}};
     const auto started = std::chrono::steady_clock::now();
