@@ -246,10 +246,13 @@ task<await_result_t<Awaitable>> as_task(Awaitable a) {
     co_return co_await std::move(a);
 }
 
-// An awaitable that is not a task, given by value or as an rvalue: what the
-// awaitable overloads of block_on, spawn, timeout, when_all and when_any take.
+// An awaitable that is not a task and can be moved (or copied) into the task that
+// awaits it: what the awaitable overloads of block_on, spawn, timeout, when_all
+// and when_any take. (An lvalue of a move-only awaitable, like a join_handle, is
+// refused: std::move it.)
 template <class A>
-concept non_task_awaitable = !is_task_v<std::remove_cvref_t<A>> && awaitable<A>;
+concept non_task_awaitable =
+    !is_task_v<std::remove_cvref_t<A>> && awaitable<A> && std::constructible_from<std::remove_cvref_t<A>, A>;
 
 // The argument of a mixed when_all / when_any as a task: a task as it is (it must
 // be an rvalue, like every task handed over), anything else wrapped by as_task.
