@@ -618,7 +618,8 @@ TEST_CASE("timeout(d, g.next()) bounds the wait for one element; when it fires t
             const std::optional<std::optional<int>> first = co_await weft::timeout(std::chrono::seconds(60), g.next());
             REQUIRE(first.has_value());
             REQUIRE(*first == std::optional<int>(1));
-            const std::optional<std::optional<int>> second = co_await weft::timeout(std::chrono::milliseconds(5), g.next());
+            const std::optional<std::optional<int>> second =
+                co_await weft::timeout(std::chrono::milliseconds(5), g.next());
             REQUIRE_FALSE(second.has_value());
             // The cancelled sleep ended the body (its local is gone) and the generator.
             REQUIRE(counts.destroyed.load() == 1);

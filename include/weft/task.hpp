@@ -267,10 +267,11 @@ auto to_task(A&& a) {
 
 // Arguments a mixed when_all / when_any accepts: rvalue tasks and other
 // awaitables, at least one of them not a task (all tasks: the task overloads).
+template <class A>
+concept rvalue_task = is_task_v<std::remove_cvref_t<A>> && !std::is_lvalue_reference_v<A>;
 template <class... As>
 concept mixed_awaitables =
-    sizeof...(As) > 0 && ((non_task_awaitable<As> || (is_task_v<std::remove_cvref_t<As>> && !std::is_lvalue_reference_v<As>)) && ...) &&
-    (non_task_awaitable<As> || ...);
+    sizeof...(As) > 0 && ((non_task_awaitable<As> || rvalue_task<As>) && ...) && (non_task_awaitable<As> || ...);
 
 }  // namespace detail
 
