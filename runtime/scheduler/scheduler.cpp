@@ -2,6 +2,8 @@
 // detached tasks that shutdown destroys.
 #include "scheduler.hpp"
 
+#include "deep_destroy.hpp"
+
 #include <weft/errors.hpp>
 #include <weft/spawn.hpp>
 #include <weft/yield.hpp>
@@ -79,7 +81,7 @@ void detach_task(std::uint64_t runtime_id, std::coroutine_handle<> frame,
             }
         }
     }
-    if (free_now) frame.destroy();
+    if (free_now) destroy_frame_deep(frame);  // unfinished if its runtime is gone
 }
 
 void finish_detached(std::uint64_t runtime_id, std::coroutine_handle<> frame) noexcept {
@@ -222,6 +224,22 @@ scheduler::~scheduler() {
 }
 
 void scheduler::destroy_detached_tasks() noexcept {
+    detached_registry& r = registry();
+    {
+        std::lock_guard lock(r.mutex);
+        auto it = r.runtimes.find(id_);
+        if (it == r.runtimes.end()) return;
+        if (it->second.empty()) {
+            r.runtimes.erase(it);  // from now on, dropped handles free their own frames
+            return;
+        }
+    }
+    // Suspended tasks: destroying one destroys its whole chain of awaits, one
+    // machine-stack level each (deep_destroy.hpp).
+    run_on_deep_stack([](void* self) { static_cast<scheduler*>(self)->destroy_registered_frames(); }, this);
+}
+
+void scheduler::destroy_registered_frames() noexcept {
     detached_registry& r = registry();
     for (;;) {
         void* frame = nullptr;

@@ -59,6 +59,7 @@ private:
     void start_threads();
     void stop_threads() noexcept;
     void destroy_detached_tasks() noexcept;
+    void destroy_registered_frames() noexcept;
 
     const config cfg_;
     const std::uint64_t id_;
