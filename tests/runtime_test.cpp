@@ -5,7 +5,9 @@
 #include <weft/runtime.hpp>
 #include <weft/spawn.hpp>
 #include <weft/task.hpp>
+#include <weft/timeout.hpp>
 #include <weft/when_all.hpp>
+#include <weft/when_any.hpp>
 #include <weft/yield.hpp>
 
 #include <catch2/catch.hpp>
@@ -14,6 +16,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -200,6 +203,46 @@ TEST_CASE("weft::run runs a task on a fresh runtime and rethrows its exception")
     REQUIRE(weft::run(weft::when_all(answer(), fib(10))) == std::tuple<int, std::uint64_t>{42, 55});
     REQUIRE_THROWS_AS(weft::run(fails("run failed")), test_error);
     REQUIRE_THROWS_WITH(weft::run(fails("run failed")), "run failed");
+}
+
+TEST_CASE("an empty or already started task handed to block_on, spawn, timeout or when_any: the error names the call") {
+    weft::runtime rt(make_config(2));
+    REQUIRE_THROWS_WITH(rt.block_on(weft::task<int>{}),
+                        "weft::runtime::block_on: the task is empty (moved-from or default-constructed)");
+    REQUIRE_THROWS_WITH(rt.spawn(weft::task<int>{}),
+                        "weft::runtime::spawn: the task is empty (moved-from or default-constructed)");
+    REQUIRE_THROWS_WITH(rt.block_on(weft::timeout(std::chrono::seconds(1), weft::task<int>{})),
+                        "weft::timeout: the task is empty (moved-from or default-constructed)");
+    REQUIRE_THROWS_WITH(rt.block_on(weft::when_any(answer(), weft::task<int>{})),
+                        "weft::when_any: the task is empty (moved-from or default-constructed)");
+    const std::string inside = rt.block_on([]() -> weft::task<std::string> {
+        std::string messages;
+        try {
+            (void)weft::spawn(weft::task<int>{});
+        } catch (const weft::usage_error& e) {
+            messages += e.what();
+        }
+        messages += " | ";
+        try {
+            (void)weft::run(answer());
+        } catch (const weft::usage_error& e) {
+            messages += e.what();
+        }
+        messages += " | ";
+        weft::task<int> ran = answer();
+        (void)co_await ran;  // awaited as an lvalue: `ran` still holds the finished frame
+        try {
+            (void)weft::spawn(std::move(ran));
+        } catch (const weft::usage_error& e) {
+            messages += e.what();
+        }
+        co_return messages;
+    }());
+    REQUIRE(inside ==
+            "weft::spawn: the task is empty (moved-from or default-constructed) | "
+            "weft::run called from a weft task: it would block that worker (co_await the task instead) | "
+            "weft::spawn: the task was already started or awaited: a task runs once");
+    REQUIRE(rt.block_on(answer()) == 42);  // the runtime still works
 }
 
 TEST_CASE("yield lets another task run on the same worker") {

@@ -121,7 +121,7 @@ public:
     template <class T>
     T block_on(task<T> t) {
         check_block_on_allowed();
-        task<T>::check_awaitable(t.handle());
+        task<T>::check_handed_over(t.handle(), "weft::runtime::block_on");
         detail::block_on_result<T> out;
         detail::root_task root = detail::make_root(std::move(t), out);
         root.handle.promise().mutex = &out.mutex;
@@ -142,7 +142,7 @@ public:
     // Schedules `t` from any thread (from a task, weft::spawn is the same).
     template <class T>
     join_handle<T> spawn(task<T> t) {
-        auto h = detail::prepare_spawn(t, id());
+        auto h = detail::prepare_spawn(t, id(), "weft::runtime::spawn");
         join_handle<T> handle(h);  // owns the frame should submit() throw
         submit(h, /*fresh_child=*/true);
         return handle;
@@ -168,6 +168,8 @@ private:
 // (config::from_env()), block_on(t), then shutdown.
 template <class A>
 auto run(A&& t) {
+    if (detail::tls_worker != nullptr)
+        throw usage_error("weft::run called from a weft task: it would block that worker (co_await the task instead)");
     runtime rt(config::from_env());
     return rt.block_on(std::forward<A>(t));
 }

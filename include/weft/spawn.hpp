@@ -60,8 +60,8 @@ inline std::coroutine_handle<> spawned_done(promise_base& p) noexcept {
 }
 
 template <class T>
-std::coroutine_handle<task_promise<T>> prepare_spawn(task<T>& t, std::uint64_t runtime_id) {
-    task<T>::check_awaitable(t.handle());
+std::coroutine_handle<task_promise<T>> prepare_spawn(task<T>& t, std::uint64_t runtime_id, const char* call) {
+    task<T>::check_handed_over(t.handle(), call);
     auto* root = new cancel_scope(nullptr);  // before release(): t still owns the frame if this throws
     auto h = t.release();
     promise_base& p = h.promise();
@@ -201,7 +201,7 @@ join_handle<T> spawn(task<T> t) {
     detail::worker_context* w = detail::tls_worker;
     if (w == nullptr)
         throw usage_error("weft::spawn called outside a weft task: from other threads use runtime::spawn");
-    auto h = detail::prepare_spawn(t, w->runtime_id_);
+    auto h = detail::prepare_spawn(t, w->runtime_id_, "weft::spawn");
     join_handle<T> handle(h);  // owns the frame should the push throw
     detail::push_local(*w, detail::as_fresh_child(h));
     detail::notify_local_work(*w);

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <exception>
 #include <new>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -117,12 +118,15 @@ struct task_promise<void> : promise_base {
     WEFT_ALWAYS_INLINE void take_result() { rethrow_if_failed(); }
 };
 
-// The misuse errors of check_awaitable(), out of the inlined path.
-[[noreturn]] WEFT_COLD inline void throw_empty_task_awaited() {
-    throw usage_error("co_await on an empty weft::task (moved-from or default-constructed)");
+// The misuse errors of check_awaitable() and check_handed_over(), out of the
+// inlined path. `call` names the function a task was handed to; null for co_await.
+[[noreturn]] WEFT_COLD inline void throw_empty_task_awaited(const char* call = nullptr) {
+    if (call == nullptr) throw usage_error("co_await on an empty weft::task (moved-from or default-constructed)");
+    throw usage_error(std::string(call) + ": the task is empty (moved-from or default-constructed)");
 }
-[[noreturn]] WEFT_COLD inline void throw_task_awaited_twice() {
-    throw usage_error("co_await on a weft::task that was already awaited: a task runs once");
+[[noreturn]] WEFT_COLD inline void throw_task_awaited_twice(const char* call = nullptr) {
+    if (call == nullptr) throw usage_error("co_await on a weft::task that was already awaited: a task runs once");
+    throw usage_error(std::string(call) + ": the task was already started or awaited: a task runs once");
 }
 
 }  // namespace detail
@@ -181,6 +185,12 @@ public:
         // Starting a task always sets one of these (an await, a fork or a spawn),
         // so they also cover a task that already finished.
         if (h.promise().continuation_ || h.promise().on_done_) [[unlikely]] detail::throw_task_awaited_twice();
+    }
+    // The same for a task handed to `call` (block_on, spawn, timeout, ...), whose
+    // errors name that call.
+    static void check_handed_over(std::coroutine_handle<promise_type> h, const char* call) {
+        if (!h) detail::throw_empty_task_awaited(call);
+        if (h.promise().continuation_ || h.promise().on_done_) detail::throw_task_awaited_twice(call);
     }
 
 private:
