@@ -68,6 +68,23 @@ TEST_CASE("2,000 timers with mixed deadlines on two workers: none wakes early") 
     CHECK(counts.early == 0);
 }
 
+TEST_CASE("a timer that falls due while its worker searches for work still resumes its task") {
+    // A long search (spin_rounds) lets the 100 us deadline pass before the worker
+    // parks; park() then fires the timer into the worker's LIFO slot and must not
+    // go on to block with no deadline left (a lost wake-up: block_on never
+    // returned). The watchdog turns such a hang into a failure.
+    WEFT_FOR_EACH_BACKEND(base, 3);
+    weft::config cfg = base;
+    cfg.spin_rounds = 100'000;
+    weft::runtime rt(cfg);
+    weft_test::watchdog dog("a sleep whose timer fired in park() never resumed", std::chrono::seconds(60));
+    for (int i = 0; i < 20; ++i) {
+        rt.block_on(weft::sleep_for(std::chrono::microseconds(100)));
+        dog.progress();
+    }
+    SUCCEED("every sleep returned");
+}
+
 TEST_CASE("sleep_for of zero, a negative duration or a past deadline completes at once") {
     WEFT_FOR_EACH_BACKEND(cfg, 1);
     weft::runtime rt(cfg);

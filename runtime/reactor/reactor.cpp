@@ -97,10 +97,10 @@ void reactor::post_cancel(io_op& op) {
     wake();
 }
 
-void reactor::drain_inbox() {
+bool reactor::drain_inbox() {
     // relaxed: a hint; a request that races past it is seen at the next poll, and
     // park() re-reads it with seq_cst (INV-WAKE).
-    if (inbox_size_.load(std::memory_order_relaxed) == 0) return;
+    if (inbox_size_.load(std::memory_order_relaxed) == 0) return false;
     std::vector<io_op*> requests;
     {
         std::lock_guard lock(inbox_mutex_);
@@ -114,11 +114,10 @@ void reactor::drain_inbox() {
         else
             cancel_in_kernel(*op);  // its completion (likely -ECANCELED) resumes it
     }
+    return true;
 }
 
-void reactor::fire_timers() {
-    if (wheel_.size() != 0) wheel_.fire_expired(now_ns());
-}
+bool reactor::fire_timers() { return wheel_.size() != 0 && wheel_.fire_expired(now_ns()) != 0; }
 
 void reactor::poll_now() {
     drain_inbox();
@@ -127,10 +126,17 @@ void reactor::poll_now() {
 }
 
 void reactor::park(const std::atomic<std::uint32_t>& parked_word) {
-    drain_inbox();
-    fire_timers();
+    // A timer that fell due while the worker searched, or a cancel request for an
+    // operation that had already completed, resumes its task here: into the
+    // worker's LIFO slot, without a notify (the worker is still a sleeper). Then
+    // the poll must not block (the wheel may hold nothing else, and a wait with no
+    // deadline would never end); the worker runs the task when park() returns.
+    const bool resumed_something = drain_inbox() | fire_timers();
     std::int64_t timeout = -1;
-    if (auto deadline = wheel_.next_deadline_ns()) timeout = std::max<std::int64_t>(0, *deadline - now_ns());
+    if (resumed_something)
+        timeout = 0;
+    else if (auto deadline = wheel_.next_deadline_ns())
+        timeout = std::max<std::int64_t>(0, *deadline - now_ns());
     // INV-WAKE, the owner's side.
     sleeping_.store(true, std::memory_order_seq_cst);
     if (parked_word.load(std::memory_order_seq_cst) == 0 || inbox_size_.load(std::memory_order_seq_cst) != 0)

@@ -83,8 +83,10 @@ protected:
     const unsigned event_batch_;
 
 private:
-    void drain_inbox();
-    void fire_timers();
+    // Each returns whether it did anything (a request handled, a timer fired),
+    // which may have made a task runnable.
+    bool drain_inbox();
+    bool fire_timers();
 
     const io_backend_kind kind_;
     timer_wheel wheel_;
