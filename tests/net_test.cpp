@@ -10,9 +10,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <cstring>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
+
+#include <sys/socket.h>
 
 using namespace std::chrono_literals;
 using weft::net::tcp_listener;
@@ -209,6 +214,74 @@ TEST_CASE("operations on a closed socket fail with an error instead of crashing"
     CHECK_THROWS_AS(s.shutdown_write(), weft::io_error);
     tcp_listener l;
     CHECK_THROWS_AS(rt.block_on(l.accept()), weft::io_error);
+}
+
+struct peer_gone_seen {
+    int read_errno = 0;
+    std::string read_message;
+    int write_errno = 0;
+    std::string write_message;
+    std::string port;
+};
+
+weft::task<peer_gone_seen> read_and_write_after_the_peer_left() {
+    peer_gone_seen seen;
+    tcp_listener l = tcp_listener::bind("127.0.0.1", 0);
+    seen.port = std::to_string(l.local_port());
+    {
+        auto [client, server] = co_await weft::when_all(tcp_stream::connect("127.0.0.1", l.local_port()), l.accept());
+        const linger reset{1, 0};  // close() sends a reset
+        ::setsockopt(server.native_handle(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+        server.close();
+        co_await weft::sleep_for(5ms);
+        std::byte buf[8];
+        try {
+            (void)co_await client.read(buf);
+        } catch (const weft::io_error& e) {
+            seen.read_errno = e.code().value();
+            seen.read_message = e.what();
+        }
+    }
+    {
+        auto [client, server] = co_await weft::when_all(tcp_stream::connect("127.0.0.1", l.local_port()), l.accept());
+        server.close();
+        co_await weft::sleep_for(5ms);
+        const std::string block(65536, 'x');
+        try {
+            for (int i = 0; i < 64; ++i) co_await client.write_all(block);
+        } catch (const weft::io_error& e) {
+            seen.write_errno = e.code().value();
+            seen.write_message = e.what();
+        }
+    }
+    co_return seen;
+}
+
+TEST_CASE("after the peer reset or closed: the errno of the failing call, and the address in the message") {
+    WEFT_FOR_EACH_BACKEND(cfg, 1);
+    weft::runtime rt(cfg);
+    const peer_gone_seen seen = rt.block_on(read_and_write_after_the_peer_left());
+    CHECK(seen.read_errno == ECONNRESET);
+    CHECK(seen.read_message == "read 127.0.0.1:" + seen.port + ": Connection reset by peer");
+    // Writing into a closed peer: EPIPE, or ECONNRESET once its reset came back.
+    CHECK((seen.write_errno == EPIPE || seen.write_errno == ECONNRESET));
+    CHECK_THAT(seen.write_message, Catch::Matchers::StartsWith("write 127.0.0.1:" + seen.port + ": "));
+}
+
+TEST_CASE("a read into an empty buffer gives 0 at once; local_port of a closed listener names local_port") {
+    WEFT_FOR_EACH_BACKEND(cfg, 1);
+    weft::runtime rt(cfg);
+    const std::optional<std::size_t> n = rt.block_on([]() -> weft::task<std::optional<std::size_t>> {
+        tcp_listener l = tcp_listener::bind("127.0.0.1", 0);
+        auto [client, server] = co_await weft::when_all(tcp_stream::connect("127.0.0.1", l.local_port()), l.accept());
+        // Nothing was sent: a read that waited would hit the deadline.
+        co_return co_await weft::timeout(10s, client.read(std::span<std::byte>{}));
+    }());
+    REQUIRE(n.has_value());
+    CHECK(*n == 0);
+    tcp_listener closed = tcp_listener::bind("127.0.0.1", 0);
+    closed.close();
+    CHECK_THROWS_WITH(closed.local_port(), Catch::Matchers::StartsWith("local_port: the socket is closed"));
 }
 
 TEST_CASE("shutdown with 1,000 pending reads and sleeps leaves no fd and no frame behind") {

@@ -73,7 +73,8 @@ public:
     // Throws io_error naming the address: "connect 127.0.0.1:4242: Connection refused".
     static task<tcp_stream> connect(std::string host, std::uint16_t port);
 
-    // Bytes read into `buf` (at most its size), 0 at end of stream.
+    // Bytes read into `buf` (at most its size), 0 at end of stream. An empty
+    // `buf` gives 0 at once.
     task<std::size_t> read(std::span<std::byte> buf);
     // Bytes written (at least 1 for a non-empty buffer; may be short).
     task<std::size_t> write(std::span<const std::byte> buf);
@@ -95,10 +96,13 @@ public:
 
 private:
     friend class tcp_listener;
-    explicit tcp_stream(int fd) noexcept : handle_(fd) {}
+    tcp_stream(int fd, std::string peer) noexcept : handle_(fd), peer_(std::move(peer)) {}
     std::string describe() const;
 
     detail::socket_handle handle_;
+    // The peer as connect() was given it or accept() found it, for error
+    // messages: after a reset getpeername() can no longer tell.
+    std::string peer_;
 };
 
 // A bound, listening TCP socket.

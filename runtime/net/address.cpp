@@ -16,7 +16,8 @@ std::string endpoint::to_string() const { return detail::show(host, port); }
 namespace detail {
 
 std::string show(const std::string& host, std::uint16_t port) {
-    if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+    if (host.empty()) return "0.0.0.0:" + std::to_string(port);  // what "" means (parse_address)
+    if (host.find(':') != std::string::npos && host.front() != '[') return "[" + host + "]:" + std::to_string(port);
     return host + ":" + std::to_string(port);
 }
 

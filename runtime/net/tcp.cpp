@@ -86,14 +86,28 @@ endpoint address_of(const detail::socket_handle& h, bool peer, const char* call)
     detail::sock_address a;
     a.length = sizeof a.storage;
     const int r = peer ? ::getpeername(h.fd, a.get(), &a.length) : ::getsockname(h.fd, a.get(), &a.length);
-    if (r != 0) throw io_error(errno, std::string(peer ? "getpeername" : "getsockname") + " fd " + std::to_string(h.fd));
+    if (r != 0) {
+        const int err = errno;
+        throw io_error(err, std::string(call) + ": " + (peer ? "getpeername" : "getsockname") + " fd " + std::to_string(h.fd));
+    }
     return detail::to_endpoint(a);
 }
 
 int new_socket(int family, const std::string& where, const char* call) {
     const int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw io_error(errno, std::string(call) + " " + where);
+    if (fd < 0) {
+        const int err = errno;
+        throw io_error(err, std::string(call) + " " + where);
+    }
     return fd;
+}
+
+// An accepted socket's peer, for its error messages ("fd N" if it is already gone).
+std::string peer_name(int fd) {
+    detail::sock_address a;
+    a.length = sizeof a.storage;
+    if (::getpeername(fd, a.get(), &a.length) != 0) return "fd " + std::to_string(fd);
+    return detail::to_endpoint(a).to_string();
 }
 
 }  // namespace
@@ -115,18 +129,12 @@ void socket_handle::close() noexcept {
 
 namespace weft::net {
 
-std::string tcp_stream::describe() const {
-    try {
-        return peer_address().to_string();
-    } catch (const io_error&) {
-        return "fd " + std::to_string(handle_.fd);
-    }
-}
+std::string tcp_stream::describe() const { return peer_.empty() ? "fd " + std::to_string(handle_.fd) : peer_; }
 
 task<tcp_stream> tcp_stream::connect(std::string host, std::uint16_t port) {
     const std::string where = detail::show(host, port);
     detail::sock_address addr = detail::parse_address(host, port, "connect");
-    tcp_stream s(new_socket(addr.family(), where, "socket for connect"));
+    tcp_stream s(new_socket(addr.family(), where, "socket for connect"), std::string());
     pending_guard busy(s.handle_.pending);
     int err = 0;
     if (is_uring("weft::net::tcp_stream::connect")) {
@@ -174,11 +182,13 @@ task<tcp_stream> tcp_stream::connect(std::string host, std::uint16_t port) {
         }
     }
     if (err != 0) throw io_error(err, "connect " + where);
+    s.peer_ = where;
     co_return s;
 }
 
 task<std::size_t> tcp_stream::read(std::span<std::byte> buf) {
     throw_if_closed(handle_, "read");
+    if (buf.empty()) co_return 0;  // as recv(2) of zero bytes: nothing to wait for
     if (is_uring("weft::net::tcp_stream::read")) {
         pending_guard busy(handle_.pending);
         const int res = co_await ring_call(op_kind::recv, handle_.fd, buf.data(), buf.size(), 0, POLLIN);
@@ -211,8 +221,9 @@ task<std::size_t> tcp_stream::read(std::span<std::byte> buf) {
             w.drained_at_.store(drained ? (fd_waiters::k_drained | seq) : 0, std::memory_order_relaxed);
             co_return static_cast<std::size_t>(n);
         }
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) throw io_error(errno, "read " + describe());
+        const int err = errno;
+        if (err == EINTR) continue;
+        if (err != EAGAIN && err != EWOULDBLOCK) throw io_error(err, "read " + describe());
         if (const int res = co_await ready_wait(w, k_read, seq); res < 0) throw io_error(-res, "read: the socket was closed");
     }
 }
@@ -231,8 +242,9 @@ task<std::size_t> tcp_stream::write(std::span<const std::byte> buf) {
         const std::uint32_t seq = seq_of(w, k_write);
         const ssize_t n = ::send(handle_.fd, buf.data(), buf.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
         if (n >= 0) co_return static_cast<std::size_t>(n);
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) throw io_error(errno, "write " + describe());
+        const int err = errno;
+        if (err == EINTR) continue;
+        if (err != EAGAIN && err != EWOULDBLOCK) throw io_error(err, "write " + describe());
         if (const int res = co_await ready_wait(w, k_write, seq); res < 0)
             throw io_error(-res, "write: the socket was closed");
     }
@@ -245,8 +257,8 @@ task<void> tcp_stream::write_all(std::span<const std::byte> buf) {
         throw_if_closed(handle_, "write");
         const ssize_t n = ::send(handle_.fd, buf.data(), buf.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
         if (n > 0) buf = buf.subspan(static_cast<std::size_t>(n));
-        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-            throw io_error(errno, "write " + describe());
+        const int err = n < 0 ? errno : 0;
+        if (n < 0 && err != EAGAIN && err != EWOULDBLOCK && err != EINTR) throw io_error(err, "write " + describe());
     }
     while (!buf.empty()) {
         const std::size_t n = co_await write(buf);
@@ -260,14 +272,19 @@ task<void> tcp_stream::write_all(std::string_view text) {
 
 void tcp_stream::shutdown_write() {
     throw_if_closed(handle_, "shutdown_write");
-    if (::shutdown(handle_.fd, SHUT_WR) != 0) throw io_error(errno, "shutdown_write " + describe());
+    if (::shutdown(handle_.fd, SHUT_WR) != 0) {
+        const int err = errno;
+        throw io_error(err, "shutdown_write " + describe());
+    }
 }
 
 void tcp_stream::set_nodelay(bool on) {
     throw_if_closed(handle_, "set_nodelay");
     const int v = on ? 1 : 0;
-    if (::setsockopt(handle_.fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof v) != 0)
-        throw io_error(errno, "setsockopt(TCP_NODELAY) " + describe());
+    if (::setsockopt(handle_.fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof v) != 0) {
+        const int err = errno;
+        throw io_error(err, "setsockopt(TCP_NODELAY) " + describe());
+    }
 }
 
 endpoint tcp_stream::peer_address() const { return address_of(handle_, true, "peer_address"); }
@@ -300,7 +317,7 @@ task<tcp_stream> tcp_listener::accept() {
         for (;;) {
             const int res =
                 co_await ring_call(op_kind::accept, handle_.fd, nullptr, 0, SOCK_NONBLOCK | SOCK_CLOEXEC, POLLIN);
-            if (res >= 0) co_return tcp_stream(res);
+            if (res >= 0) co_return tcp_stream(res, peer_name(res));
             if (res == -ECONNABORTED) continue;  // the client gave up first
             throw io_error(-res, "accept " + name_);
         }
@@ -308,16 +325,19 @@ task<tcp_stream> tcp_listener::accept() {
     auto& w = waiters(handle_, "weft::net::tcp_listener::accept");
     for (;;) {
         const std::uint32_t seq = seq_of(w, k_read);
-        const int fd = ::accept4(handle_.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd >= 0) co_return tcp_stream(fd);
-        if (errno == EINTR || errno == ECONNABORTED) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) throw io_error(errno, "accept " + name_);
+        detail::sock_address peer;
+        peer.length = sizeof peer.storage;
+        const int fd = ::accept4(handle_.fd, peer.get(), &peer.length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) co_return tcp_stream(fd, detail::to_endpoint(peer).to_string());
+        const int err = errno;
+        if (err == EINTR || err == ECONNABORTED) continue;
+        if (err != EAGAIN && err != EWOULDBLOCK) throw io_error(err, "accept " + name_);
         if (const int res = co_await ready_wait(w, k_read, seq); res < 0)
             throw io_error(-res, "accept: the listener was closed");
     }
 }
 
-std::uint16_t tcp_listener::local_port() const { return local_address().port; }
+std::uint16_t tcp_listener::local_port() const { return address_of(handle_, false, "local_port").port; }
 
 endpoint tcp_listener::local_address() const { return address_of(handle_, false, "local_address"); }
 
