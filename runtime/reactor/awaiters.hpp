@@ -15,6 +15,8 @@
 #include <exception>
 #include <utility>
 
+#include <unistd.h>
+
 namespace weft::detail {
 
 // co_await ring_wait(op) submits `op` on the calling worker's ring and gives its
@@ -26,8 +28,16 @@ public:
     ring_wait(const ring_wait&) = delete;
     ring_wait& operator=(const ring_wait&) = delete;
     // A frame destroyed while suspended (shutdown): the worker reaped the op
-    // already; only the scope may still list it.
-    ~ring_wait() { cancel_scope::remove(op_); }
+    // already; only the scope may still list it. An accept or open that finished
+    // before the shutdown (reaped then, or by the shutdown's own reap) made a
+    // descriptor that only the result names, and nobody will take it: close it.
+    // (completed_ was written by the owner worker, joined by now.)
+    ~ring_wait() {
+        cancel_scope::remove(op_);
+        if (!resumed_ && op_.completed_ && op_.result_ >= 0 &&
+            (op_.kind_ == op_kind::accept || op_.kind_ == op_kind::openat))
+            ::close(op_.result_);
+    }
 
     bool await_ready() const noexcept { return false; }
 
@@ -53,6 +63,7 @@ public:
     }
 
     int await_resume() {
+        resumed_ = true;
         cancel_scope::remove(op_);
         // acquire: pairs with the canceller's CAS; see INV-OP in io_op.hpp.
         if (cancelled_ || (op_.result_ == -ECANCELED &&
@@ -80,6 +91,7 @@ private:
 
     io_op& op_;
     bool cancelled_ = false;
+    bool resumed_ = false;  // the task took the result
 };
 
 // co_await ready_wait(...) parks the task until the socket is ready in one
