@@ -761,6 +761,40 @@ TEST_CASE("task_group: cancelling the joiner cancels the group and still joins i
 
 // --- shutdown ------------------------------------------------------------------------
 
+// A parent owns the mutex its spawned children use and awaits their handles (the
+// usual layout of docs/sync.md). One child holds the lock across a long sleep.
+weft::task<void> parent_of_lockers(weft_test::lifetime_counts& counts, std::atomic<int>& holding) {
+    weft::mutex m;
+    std::vector<weft::join_handle<void>> children;
+    for (int i = 0; i < 4; ++i)
+        children.push_back(weft::spawn([](weft::mutex& mx, weft_test::counted, std::atomic<int>& h) -> weft::task<void> {
+            auto guard = co_await mx.lock();
+            h.fetch_add(1);
+            co_await weft::sleep_for(1h);
+        }(m, weft_test::counted(counts), holding)));
+    for (auto& c : children) co_await c;
+}
+
+TEST_CASE("shutdown destroys spawned children before the parent's locals they use", "[sync]") {
+    // Shutdown destroys the parent's frame; its join handles' tasks must end
+    // there, in the language's order (before the mutex, declared earlier), not
+    // afterwards: the holder's guard unlocks the mutex as it goes, and the waiters
+    // leave its list. Use-after-free otherwise (the ASAN build sees it).
+    WEFT_FOR_EACH_BACKEND(cfg, 2);
+    const std::int64_t frames_before = weft_test::live_frames();
+    weft_test::lifetime_counts counts;
+    std::atomic<int> holding{0};
+    {
+        weft::runtime rt(cfg);
+        for (int p = 0; p < 8; ++p) rt.spawn(parent_of_lockers(counts, holding)).detach();
+        REQUIRE(weft_test::eventually([&] { return holding.load() == 8; }));  // one holder per parent
+        std::this_thread::sleep_for(2ms);
+    }
+    CHECK(counts.constructed.load() >= 32);  // every child was built
+    CHECK(counts.live() == 0);
+    CHECK(weft_test::live_frames() == frames_before);
+}
+
 TEST_CASE("shutdown with tasks waiting on every primitive leaves no frame behind", "[sync]") {
     const std::int64_t frames_before = weft_test::live_frames();
     weft_test::lifetime_counts counts;

@@ -52,10 +52,24 @@ std::uint64_t register_runtime() {
     return id;
 }
 
+// The runtime whose suspended tasks this thread is destroying (its shutdown's
+// destroy loop), or 0.
+thread_local std::uint64_t tls_destroying_runtime = 0;
+
 }  // namespace
 
 void detach_task(std::uint64_t runtime_id, std::coroutine_handle<> frame,
                  std::atomic<std::uintptr_t>& state) noexcept {
+    if (tls_destroying_runtime == runtime_id) {
+        // A join_handle dropped while shutdown destroys the frame that holds it:
+        // destroy its task now, in the order the language destroys that frame's
+        // locals, not later from the registry. A task spawned by a parent that owns
+        // a mutex or a listener may hold or use it (a guard, a pending accept); its
+        // frame must go before the parent's locals do. Every worker has stopped,
+        // so the task is suspended and nothing else can touch it.
+        frame.destroy();
+        return;
+    }
     bool free_now = false;
     {
         detached_registry& r = registry();
@@ -241,6 +255,7 @@ void scheduler::destroy_detached_tasks() noexcept {
 
 void scheduler::destroy_registered_frames() noexcept {
     detached_registry& r = registry();
+    tls_destroying_runtime = id_;
     for (;;) {
         void* frame = nullptr;
         {
@@ -248,13 +263,16 @@ void scheduler::destroy_registered_frames() noexcept {
             auto& mine = r.runtimes[id_];
             if (mine.empty()) {
                 r.runtimes.erase(id_);  // from now on, dropped handles free their own frames
+                tls_destroying_runtime = 0;
                 return;
             }
             frame = *mine.begin();
             mine.erase(mine.begin());
         }
-        // Destroying a frame destroys what it owns; join handles among that detach
-        // their tasks into this registry, and the loop picks them up.
+        // Destroying a frame destroys what it owns, its join handles' tasks
+        // included (detach_task, on this thread), each where the frame's locals
+        // are destroyed. Handles dropped on other threads meanwhile still land in
+        // the registry, and the loop picks them up.
         std::coroutine_handle<>::from_address(frame).destroy();
     }
 }
