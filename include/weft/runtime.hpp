@@ -121,7 +121,7 @@ public:
     template <class T>
     T block_on(task<T> t) {
         check_block_on_allowed();
-        task<T>::check_handed_over(t.handle(), "weft::runtime::block_on");
+        task<T>::check_awaitable(t.handle(), "weft::runtime::block_on");
         detail::block_on_result<T> out;
         detail::root_task root = detail::make_root(std::move(t), out);
         root.handle.promise().mutex = &out.mutex;

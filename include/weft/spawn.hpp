@@ -61,7 +61,7 @@ inline std::coroutine_handle<> spawned_done(promise_base& p) noexcept {
 
 template <class T>
 std::coroutine_handle<task_promise<T>> prepare_spawn(task<T>& t, std::uint64_t runtime_id, const char* call) {
-    task<T>::check_handed_over(t.handle(), call);
+    task<T>::check_awaitable(t.handle(), call);
     auto* root = new cancel_scope(nullptr);  // before release(): t still owns the frame if this throws
     auto h = t.release();
     promise_base& p = h.promise();

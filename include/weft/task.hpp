@@ -118,14 +118,15 @@ struct task_promise<void> : promise_base {
     WEFT_ALWAYS_INLINE void take_result() { rethrow_if_failed(); }
 };
 
-// The misuse errors of check_awaitable() and check_handed_over(), out of the
-// inlined path. `call` names the function a task was handed to; null for co_await.
+// The misuse errors of check_awaitable(), out of the inlined path. `call` names
+// the function a task was handed to; null for co_await.
 [[noreturn]] WEFT_COLD inline void throw_empty_task_awaited(const char* call = nullptr) {
     if (call == nullptr) throw usage_error("co_await on an empty weft::task (moved-from or default-constructed)");
     throw usage_error(std::string(call) + ": the task is empty (moved-from or default-constructed)");
 }
 [[noreturn]] WEFT_COLD inline void throw_task_awaited_twice(const char* call = nullptr) {
-    if (call == nullptr) throw usage_error("co_await on a weft::task that was already awaited: a task runs once");
+    if (call == nullptr)
+        throw usage_error("co_await on a weft::task that was already awaited: a task runs once");
     throw usage_error(std::string(call) + ": the task was already started or awaited: a task runs once");
 }
 
@@ -179,18 +180,14 @@ public:
     std::coroutine_handle<promise_type> release() noexcept { return std::exchange(h_, nullptr); }
     explicit task(std::coroutine_handle<promise_type> h) noexcept : h_(h) {}
 
-    // Throws usage_error unless `h` is a task that can still be started.
-    WEFT_ALWAYS_INLINE static void check_awaitable(std::coroutine_handle<promise_type> h) {
-        if (!h) [[unlikely]] detail::throw_empty_task_awaited();
+    // Throws usage_error unless `h` is a task that can still be started. `call`
+    // names the function it was handed to (block_on, spawn, timeout, ...) for the
+    // message; null for a co_await.
+    WEFT_ALWAYS_INLINE static void check_awaitable(std::coroutine_handle<promise_type> h, const char* call = nullptr) {
+        if (!h) [[unlikely]] detail::throw_empty_task_awaited(call);
         // Starting a task always sets one of these (an await, a fork or a spawn),
         // so they also cover a task that already finished.
-        if (h.promise().continuation_ || h.promise().on_done_) [[unlikely]] detail::throw_task_awaited_twice();
-    }
-    // The same for a task handed to `call` (block_on, spawn, timeout, ...), whose
-    // errors name that call.
-    static void check_handed_over(std::coroutine_handle<promise_type> h, const char* call) {
-        if (!h) detail::throw_empty_task_awaited(call);
-        if (h.promise().continuation_ || h.promise().on_done_) detail::throw_task_awaited_twice(call);
+        if (h.promise().continuation_ || h.promise().on_done_) [[unlikely]] detail::throw_task_awaited_twice(call);
     }
 
 private:

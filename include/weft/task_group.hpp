@@ -33,7 +33,7 @@ public:
     // group. A task spawned into a cancelled or failed group starts cancelled.
     template <class T>
     void spawn(task<T> t) {
-        task<T>::check_handed_over(t.handle(), "weft::task_group::spawn");
+        task<T>::check_awaitable(t.handle(), "weft::task_group::spawn");
         state_->pending.add(1);
         try {
             weft::spawn(member(state_, std::move(t))).detach();

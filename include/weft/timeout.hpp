@@ -65,7 +65,7 @@ using timeout_result_t = std::conditional_t<std::is_void_v<T>, bool, std::option
 // inner task, and then the inner timeout rethrows weft::cancelled.
 template <class Rep, class Period, class T>
 task<detail::timeout_result_t<T>> timeout(std::chrono::duration<Rep, Period> d, task<T> t) {
-    task<T>::check_handed_over(t.handle(), "weft::timeout");
+    task<T>::check_awaitable(t.handle(), "weft::timeout");
     detail::cancel_context& self = co_await detail::this_cancel_context{};
     detail::cancel_scope* const outer = self.scope_;
     detail::cancel_scope scope(outer);

@@ -68,7 +68,7 @@ template <class... Ts>
 task<std::pair<std::size_t, std::variant<detail::value_or_monostate_t<Ts>...>>> when_any(task<Ts>... tasks) {
     static_assert(sizeof...(Ts) != 0, "weft::when_any needs at least one task");
     using result_type = std::pair<std::size_t, std::variant<detail::value_or_monostate_t<Ts>...>>;
-    (task<Ts>::check_handed_over(tasks.handle(), "weft::when_any"), ...);
+    (task<Ts>::check_awaitable(tasks.handle(), "weft::when_any"), ...);
     detail::cancel_context& self = co_await detail::this_cancel_context{};
     detail::cancel_scope* const outer = self.scope_;
     detail::race<result_type> r(outer);

@@ -80,15 +80,20 @@ void throw_if_closed(const detail::socket_handle& h, const char* call) {
     if (h.fd < 0) throw io_error(EBADF, std::string(call) + ": the socket is closed");
 }
 
+// getpeername or getsockname of `fd` into `a`; false (errno set) on failure.
+bool query_address(int fd, bool peer, detail::sock_address& a) noexcept {
+    a.length = sizeof a.storage;
+    return (peer ? ::getpeername(fd, a.get(), &a.length) : ::getsockname(fd, a.get(), &a.length)) == 0;
+}
+
 // getsockname/getpeername of an open socket, as an endpoint.
 endpoint address_of(const detail::socket_handle& h, bool peer, const char* call) {
     throw_if_closed(h, call);
     detail::sock_address a;
-    a.length = sizeof a.storage;
-    const int r = peer ? ::getpeername(h.fd, a.get(), &a.length) : ::getsockname(h.fd, a.get(), &a.length);
-    if (r != 0) {
+    if (!query_address(h.fd, peer, a)) {
         const int err = errno;
-        throw io_error(err, std::string(call) + ": " + (peer ? "getpeername" : "getsockname") + " fd " + std::to_string(h.fd));
+        const char* what = peer ? ": getpeername fd " : ": getsockname fd ";
+        throw io_error(err, std::string(call) + what + std::to_string(h.fd));
     }
     return detail::to_endpoint(a);
 }
@@ -105,8 +110,7 @@ int new_socket(int family, const std::string& where, const char* call) {
 // An accepted socket's peer, for its error messages ("fd N" if it is already gone).
 std::string peer_name(int fd) {
     detail::sock_address a;
-    a.length = sizeof a.storage;
-    if (::getpeername(fd, a.get(), &a.length) != 0) return "fd " + std::to_string(fd);
+    if (!query_address(fd, true, a)) return "fd " + std::to_string(fd);
     return detail::to_endpoint(a).to_string();
 }
 
@@ -134,7 +138,7 @@ std::string tcp_stream::describe() const { return peer_.empty() ? "fd " + std::t
 task<tcp_stream> tcp_stream::connect(std::string host, std::uint16_t port) {
     const std::string where = detail::show(host, port);
     detail::sock_address addr = detail::parse_address(host, port, "connect");
-    tcp_stream s(new_socket(addr.family(), where, "socket for connect"), std::string());
+    tcp_stream s(new_socket(addr.family(), where, "socket for connect"), where);
     pending_guard busy(s.handle_.pending);
     int err = 0;
     if (is_uring("weft::net::tcp_stream::connect")) {
@@ -182,7 +186,6 @@ task<tcp_stream> tcp_stream::connect(std::string host, std::uint16_t port) {
         }
     }
     if (err != 0) throw io_error(err, "connect " + where);
-    s.peer_ = where;
     co_return s;
 }
 
@@ -257,8 +260,10 @@ task<void> tcp_stream::write_all(std::span<const std::byte> buf) {
         throw_if_closed(handle_, "write");
         const ssize_t n = ::send(handle_.fd, buf.data(), buf.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
         if (n > 0) buf = buf.subspan(static_cast<std::size_t>(n));
-        const int err = n < 0 ? errno : 0;
-        if (n < 0 && err != EAGAIN && err != EWOULDBLOCK && err != EINTR) throw io_error(err, "write " + describe());
+        if (n < 0) {
+            const int err = errno;
+            if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR) throw io_error(err, "write " + describe());
+        }
     }
     while (!buf.empty()) {
         const std::size_t n = co_await write(buf);
