@@ -58,10 +58,21 @@ def connected_clients(s):
     return int(re.search(r"connected_clients:(\d+)", info).group(1))
 
 
-def wait_connected_clients(s, want, seconds):
-    """Polls connected_clients until it reads `want` or `seconds` pass; gives the
-    last count (closing connections leave the server a moment later)."""
+def wait_connected_clients(s, want, seconds, steady=0.5):
+    """Polls connected_clients until it has read `want` for `steady` seconds in a
+    row, or `seconds` pass; gives the last count. Closing connections leave the
+    server a moment later, and connections a client opened and closed at once may
+    still wait in the listen backlog: the server accepts them late, so the count
+    can read `want` and then rise again for a moment before they go."""
     deadline = time.monotonic() + seconds
-    while connected_clients(s) != want and time.monotonic() < deadline:
+    since = None
+    while True:
+        n = connected_clients(s)
+        now = time.monotonic()
+        if n != want:
+            since = None
+        elif since is None:
+            since = now
+        if (since is not None and now - since >= steady) or now >= deadline:
+            return n
         time.sleep(0.05)
-    return connected_clients(s)
