@@ -528,11 +528,6 @@ TEST_CASE("when_any: losers waiting on sync primitives are cancelled too", "[syn
 
 // --- awaiters that are not tasks, given straight to timeout / when_all / when_any --
 
-weft::task<int> value_after(int v, std::chrono::milliseconds d) {
-    co_await weft::sleep_for(d);
-    co_return v;
-}
-
 TEST_CASE("timeout and when_any take sync awaiters directly; a cancelled one takes nothing", "[sync]") {
     WEFT_FOR_EACH_BACKEND(cfg, 2);
     weft::runtime rt(cfg);
@@ -583,7 +578,7 @@ TEST_CASE("timeout and when_any take sync awaiters directly; a cancelled one tak
         CHECK(yielded);
 
         // when_any: the receive loses to the task, is cancelled, and takes nothing.
-        auto race = co_await weft::when_any(value_after(9, 1ms), ch.recv());
+        auto race = co_await weft::when_any(after(1ms, 9), ch.recv());
         CHECK(race.first == 0);
         CHECK(std::get<0>(race.second) == 9);
         co_await ch.send(6);
@@ -591,7 +586,7 @@ TEST_CASE("timeout and when_any take sync awaiters directly; a cancelled one tak
         CHECK(six == std::optional<int>(6));
         // ... and wins against a task that sleeps.
         co_await ch.send(5);
-        auto won = co_await weft::when_any(value_after(1, 10s), ch.recv());
+        auto won = co_await weft::when_any(after(10s, 1), ch.recv());
         CHECK(won.first == 1);
         CHECK(std::get<1>(won.second) == std::optional<int>(5));
     }());
@@ -603,21 +598,21 @@ TEST_CASE("when_all mixes tasks with other awaitables and nests; timeout takes a
     rt.block_on([]() -> weft::task<void> {
         weft::channel<int> ch(1);
         co_await ch.send(5);
-        auto [a, b] = co_await weft::when_all(value_after(3, 1ms), ch.recv());
+        auto [a, b] = co_await weft::when_all(after(1ms, 3), ch.recv());
         CHECK(a == 3);
         CHECK(b == std::optional<int>(5));
 
         weft::event e;
         e.set();
-        auto [x, inner] = co_await weft::when_all(value_after(4, 0ms), weft::when_all(value_after(5, 1ms), e.wait()));
+        auto [x, inner] = co_await weft::when_all(after(0ms, 4), weft::when_all(after(1ms, 5), e.wait()));
         CHECK(x == 4);
         CHECK(std::get<0>(inner) == 5);
 
-        const auto both = co_await weft::timeout(10s, weft::when_all(value_after(1, 1ms), value_after(2, 0ms)));
+        const auto both = co_await weft::timeout(10s, weft::when_all(after(1ms, 1), after(0ms, 2)));
         REQUIRE(both.has_value());
         CHECK(*both == std::tuple<int, int>(1, 2));
         // The deadline cancels every child of the when_all.
-        const auto late = co_await weft::timeout(2ms, weft::when_all(value_after(1, 10s), ch.recv()));
+        const auto late = co_await weft::timeout(2ms, weft::when_all(after(10s, 1), ch.recv()));
         CHECK_FALSE(late.has_value());
         co_await ch.send(8);  // the cancelled receive must not have taken it
         const std::optional<int> eight = co_await ch.recv();
