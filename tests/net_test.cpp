@@ -21,6 +21,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -386,4 +387,89 @@ TEST_CASE("an idle runtime with a pending accept uses almost no CPU") {
     INFO("CPU seconds used over one second: " << used);
     CHECK(used < 0.25);  // generous: only a polling loop reaches it
     pending.detach();
+}
+
+TEST_CASE("reads that find their bytes at once and reads that park see every byte, then end of stream") {
+    // On epoll, a read whose bytes are there makes the recv itself; a parked read
+    // has the socket's home worker make it when the bytes arrive.
+    WEFT_FOR_EACH_BACKEND(cfg, 1);
+    weft::runtime rt(cfg);
+    const std::string got = rt.block_on([]() -> weft::task<std::string> {
+        tcp_listener l = tcp_listener::bind("127.0.0.1", 0);
+        weft::join_handle<tcp_stream> accepted = weft::spawn(l.accept());
+        const int peer = plain_connect(l.local_port());
+        REQUIRE(peer >= 0);
+        tcp_stream s = co_await accepted;
+        std::string out;
+        std::byte one[1];
+        std::byte buf[16];
+        REQUIRE(::send(peer, "a", 1, 0) == 1);
+        std::size_t n = co_await s.read(one);  // fills the buffer: no short-read memo
+        out.append(reinterpret_cast<const char*>(one), n);
+        REQUIRE(::send(peer, "b", 1, 0) == 1);
+        pollfd p{s.native_handle(), POLLIN, 0};
+        REQUIRE(::poll(&p, 1, 10'000) == 1);  // "b" is there; the worker has not polled since
+        n = co_await s.read(buf);              // takes "b" at once
+        out.append(reinterpret_cast<const char*>(buf), n);
+        std::thread later([peer] {
+            std::this_thread::sleep_for(50ms);  // after the read parked (usually)
+            [[maybe_unused]] const ssize_t r = ::send(peer, "c", 1, 0);
+        });
+        n = co_await s.read(buf);  // parks (short-read memo); the home worker reads "c" for it
+        out.append(reinterpret_cast<const char*>(buf), n);
+        later.join();
+        ::close(peer);
+        n = co_await s.read(buf);
+        out += n == 0 ? "|eof" : "|more";
+        co_return out;
+    }());
+    CHECK(got == "abc|eof");
+}
+
+TEST_CASE("read, write and write_all calls are lazy awaitables that convert to tasks and run once") {
+    WEFT_FOR_EACH_BACKEND(cfg, 2);
+    weft::runtime rt(cfg);
+    struct outcome {
+        std::string via_tasks;
+        std::string lazy;
+        std::string second_read_error;
+        std::string second_write_error;
+    };
+    const outcome o = rt.block_on([]() -> weft::task<outcome> {
+        outcome out;
+        tcp_listener l = tcp_listener::bind("127.0.0.1", 0);
+        auto [client, server] = co_await weft::when_all(tcp_stream::connect("127.0.0.1", l.local_port()), l.accept());
+        std::byte buf[64];
+        // As tasks: a task variable, a vector of tasks for when_all.
+        weft::task<void> hello = client.write_all("hello");
+        co_await std::move(hello);
+        std::vector<weft::task<std::size_t>> reads;
+        reads.push_back(server.read(std::span<std::byte>(buf, 5)));
+        const std::vector<std::size_t> n = co_await weft::when_all(std::move(reads));
+        out.via_tasks.assign(reinterpret_cast<const char*>(buf), n[0]);
+        // Lazy: a call made and dropped does nothing; one made before the bytes
+        // exist reads them when awaited.
+        { [[maybe_unused]] auto dropped = client.write_all("never"); }
+        weft::net::read_call pending = server.read(buf);
+        weft::net::write_call<std::size_t> w = client.write(std::as_bytes(std::span("later", 5)));
+        const std::size_t wrote = co_await w;
+        std::size_t got = co_await pending;
+        while (got < wrote) got += co_await server.read(std::span<std::byte>(buf + got, 64 - got));
+        out.lazy.assign(reinterpret_cast<const char*>(buf), got);
+        try {
+            co_await pending;
+        } catch (const weft::usage_error& e) {
+            out.second_read_error = e.what();
+        }
+        try {
+            co_await w;
+        } catch (const weft::usage_error& e) {
+            out.second_write_error = e.what();
+        }
+        co_return out;
+    }());
+    CHECK(o.via_tasks == "hello");
+    CHECK(o.lazy == "later");
+    CHECK(o.second_read_error == "co_await on a weft::net::tcp_stream::read() call that was already awaited: await each call once");
+    CHECK(o.second_write_error == "co_await on a weft::net::tcp_stream::write() call that was already awaited: await each call once");
 }

@@ -4,10 +4,12 @@
 #pragma once
 
 #include <weft/detail/export.hpp>
+#include <weft/detail/readiness_waiter.hpp>
 #include <weft/errors.hpp>
 #include <weft/task.hpp>
 
 #include <atomic>
+#include <coroutine>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -55,7 +57,90 @@ struct socket_handle {
     WEFT_API void close() noexcept;
 };
 
+// A read_call or write_call awaited a second time; `call` is "read" or "write".
+[[noreturn]] WEFT_API void throw_call_awaited_twice(const char* call);
+
 }  // namespace detail
+
+class tcp_stream;
+
+// What tcp_stream::read() returns: `co_await` it for the number of bytes read (0
+// at end of stream). Like a task it does nothing until awaited, and it converts
+// to task<std::size_t> (for a container of tasks, or a function that takes one);
+// timeout(), when_all(), when_any() and spawn() take it as it is. Unlike a task it
+// needs no coroutine frame on epoll: it makes the recv itself, or parks on the
+// socket and has the socket's home worker make the recv once data arrives. On
+// io_uring it runs a task around the ring operation. Await it once.
+// (gnu::visibility is WEFT_API, spelled where [[nodiscard]] allows it.)
+class [[nodiscard, gnu::visibility("default")]] read_call {
+public:
+    // Before it is awaited only.
+    read_call(read_call&& o) noexcept : stream_(o.stream_), buf_(o.buf_) {}
+    read_call& operator=(read_call&&) = delete;
+    ~read_call() {
+        if (state_ == state::waiting) abandon();
+    }
+
+    bool await_ready();
+    template <class Promise>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> h) {
+        if (state_ == state::slow) return task<std::size_t>::awaiter{slow_.handle()}.await_suspend(h);
+        return park(h, weft::detail::scope_of(h));
+    }
+    std::size_t await_resume();
+
+    operator task<std::size_t>() && { return weft::detail::as_task(std::move(*this)); }
+
+private:
+    friend class tcp_stream;
+    enum class state : std::uint8_t { fresh, done, slow, waiting, finished };
+
+    read_call(tcp_stream& s, std::span<std::byte> buf) noexcept : stream_(&s), buf_(buf) {}
+    std::coroutine_handle<> park(std::coroutine_handle<> h, weft::detail::cancel_scope* scope);
+    void abandon() noexcept;
+    static void on_cancel(weft::detail::cancellable& c) noexcept;
+
+    tcp_stream* stream_;
+    std::span<std::byte> buf_;
+    state state_ = state::fresh;
+    // The readiness count read before the recv that said EAGAIN (or before the
+    // short-read memo said it would).
+    std::uint32_t seq_ = 0;
+    std::size_t result_ = 0;
+    task<std::size_t> slow_;               // io_uring: the ring operation's task
+    weft::detail::readiness_waiter wait_;  // epoll: the parked reader
+};
+
+// What tcp_stream::write() (T = std::size_t, bytes written) and write_all()
+// (T = void) return: `co_await` it. Like read_call: lazy, convertible to task<T>,
+// no coroutine frame when the socket takes the bytes at once (epoll); otherwise
+// it runs a task that waits for room. Await it once.
+template <class T>
+class [[nodiscard]] write_call {
+public:
+    write_call(write_call&& o) noexcept : stream_(o.stream_), buf_(o.buf_) {}
+    write_call& operator=(write_call&&) = delete;
+
+    bool await_ready();
+    template <class Promise>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> h) {
+        return typename task<T>::awaiter{slow_.handle()}.await_suspend(h);
+    }
+    T await_resume();
+
+    operator task<T>() && { return weft::detail::as_task(std::move(*this)); }
+
+private:
+    friend class tcp_stream;
+    write_call(tcp_stream& s, std::span<const std::byte> buf) noexcept : stream_(&s), buf_(buf) {}
+
+    tcp_stream* stream_;
+    std::span<const std::byte> buf_;
+    bool started_ = false;
+    bool done_ = false;
+    std::size_t written_ = 0;
+    task<T> slow_;
+};
 
 // A connected TCP socket. Move-only. At most one read and one write may be in
 // progress at a time. Close (or destroy) a socket only when no operation on it is
@@ -74,13 +159,17 @@ public:
     static task<tcp_stream> connect(std::string host, std::uint16_t port);
 
     // Bytes read into `buf` (at most its size), 0 at end of stream. An empty
-    // `buf` gives 0 at once.
-    task<std::size_t> read(std::span<std::byte> buf);
+    // `buf` gives 0 at once. `co_await s.read(buf)` gives a std::size_t.
+    read_call read(std::span<std::byte> buf) noexcept { return read_call(*this, buf); }
     // Bytes written (at least 1 for a non-empty buffer; may be short).
-    task<std::size_t> write(std::span<const std::byte> buf);
+    write_call<std::size_t> write(std::span<const std::byte> buf) noexcept {
+        return write_call<std::size_t>(*this, buf);
+    }
     // Writes all of `buf` or throws io_error.
-    task<void> write_all(std::span<const std::byte> buf);
-    task<void> write_all(std::string_view text);
+    write_call<void> write_all(std::span<const std::byte> buf) noexcept { return write_call<void>(*this, buf); }
+    write_call<void> write_all(std::string_view text) noexcept {
+        return write_all(std::as_bytes(std::span(text.data(), text.size())));
+    }
 
     // Half-close: the peer reads end of stream; we can still read.
     void shutdown_write();
@@ -96,8 +185,22 @@ public:
 
 private:
     friend class tcp_listener;
+    friend class read_call;
+    template <class T>
+    friend class write_call;
     tcp_stream(int fd, std::string peer) noexcept : handle_(fd), peer_(std::move(peer)) {}
     std::string describe() const;
+
+    // read_call's parts. read_now(): the recv, or the io_uring task in `slow`;
+    // true with the byte count in `n` when it finished, false to park (with `seq`).
+    bool read_now(std::span<std::byte> buf, std::size_t& n, std::uint32_t& seq, task<std::size_t>& slow);
+    task<std::size_t> read_ring(std::span<std::byte> buf);
+    // write_call's parts. send_now(): one send on epoll; true when it finished
+    // (`buf` advanced past what it sent, `n` the count), false when the rest
+    // needs write_slow() / write_all_slow() (always on io_uring).
+    bool send_now(std::span<const std::byte>& buf, std::size_t& n, bool all);
+    task<std::size_t> write_slow(std::span<const std::byte> buf);
+    task<void> write_all_slow(std::span<const std::byte> buf);
 
     detail::socket_handle handle_;
     // The peer as connect() was given it or accept() found it, for error
@@ -131,6 +234,28 @@ private:
     detail::socket_handle handle_;
     std::string name_;  // "127.0.0.1:4242", for error messages
 };
+
+template <class T>
+bool write_call<T>::await_ready() {
+    if (started_) [[unlikely]] detail::throw_call_awaited_twice("write");
+    started_ = true;
+    done_ = stream_->send_now(buf_, written_, std::is_void_v<T>);
+    if (done_) return true;
+    if constexpr (std::is_void_v<T>)
+        slow_ = stream_->write_all_slow(buf_);
+    else
+        slow_ = stream_->write_slow(buf_);
+    return false;
+}
+
+template <class T>
+T write_call<T>::await_resume() {
+    if (done_) {
+        if constexpr (!std::is_void_v<T>) return written_;
+        else return;
+    }
+    return typename task<T>::awaiter{slow_.handle()}.await_resume();
+}
 
 inline detail::socket_handle::socket_handle(socket_handle&& o) noexcept
     : fd(o.fd), poll_state(o.poll_state.exchange(nullptr, std::memory_order_relaxed)) {

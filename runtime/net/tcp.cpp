@@ -118,6 +118,11 @@ std::string peer_name(int fd) {
 
 namespace detail {
 
+void throw_call_awaited_twice(const char* call) {
+    throw usage_error(std::string("co_await on a weft::net::tcp_stream::") + call +
+                      "() call that was already awaited: await each call once");
+}
+
 void socket_handle::close() noexcept {
     if (fd < 0) return;
     // relaxed: see pending_guard.
@@ -189,49 +194,178 @@ task<tcp_stream> tcp_stream::connect(std::string host, std::uint16_t port) {
     co_return s;
 }
 
-task<std::size_t> tcp_stream::read(std::span<std::byte> buf) {
+// ---- read: read_call --------------------------------------------------------
+//
+// On epoll a read is the recv itself when data is there; otherwise the call parks
+// its readiness_waiter on the socket with a recv request, and the home worker's
+// dispatch() makes the recv when the socket becomes readable and wakes the task
+// with the result (or leaves it parked if the edge was for bytes already taken).
+// No coroutine frame either way. On io_uring it runs read_ring(), a task.
+
+bool tcp_stream::read_now(std::span<std::byte> buf, std::size_t& n, std::uint32_t& seq, task<std::size_t>& slow) {
     throw_if_closed(handle_, "read");
-    if (buf.empty()) co_return 0;  // as recv(2) of zero bytes: nothing to wait for
+    if (buf.empty()) {  // as recv(2) of zero bytes: nothing to wait for
+        n = 0;
+        return true;
+    }
     if (is_uring("weft::net::tcp_stream::read")) {
-        pending_guard busy(handle_.pending);
-        const int res = co_await ring_call(op_kind::recv, handle_.fd, buf.data(), buf.size(), 0, POLLIN);
-        if (res < 0) throw io_error(-res, "read " + describe());
-        co_return static_cast<std::size_t>(res);
+        slow = read_ring(buf);
+        return false;
     }
     auto& w = waiters(handle_, "weft::net::tcp_stream::read");
     using weft::detail::fd_waiters;
     for (;;) {
-        const std::uint32_t seq = seq_of(w, k_read);
+        seq = seq_of(w, k_read);
         // The short-read memo: the last recv emptied the receive queue and no
         // readiness edge has arrived since (seq_ unchanged), so this recv would
         // say EAGAIN; wait for the edge instead. Not once the peer hung up: data
         // and FIN may have come under one edge, and no later edge announces the
-        // end of stream. relaxed: only this socket's one reader writes drained_at_;
-        // hung_up_ is published by the seq_ load above (epoll.cpp, dispatch()).
-        if (!buf.empty() && w.drained_at_.load(std::memory_order_relaxed) == (fd_waiters::k_drained | seq) &&
+        // end of stream. relaxed: only this socket's one reader (or dispatch()
+        // for it while it is parked) writes drained_at_; hung_up_ is published by
+        // the seq_ load above (epoll.cpp, dispatch()).
+        if (w.drained_at_.load(std::memory_order_relaxed) == (fd_waiters::k_drained | seq) &&
             !w.hung_up_.load(std::memory_order_relaxed)) {
             w.drained_at_.store(0, std::memory_order_relaxed);
-            if (const int res = co_await ready_wait(w, k_read, seq); res < 0)
-                throw io_error(-res, "read: the socket was closed");
-            continue;
+            return false;
         }
-        const ssize_t n = ::recv(handle_.fd, buf.data(), buf.size(), MSG_DONTWAIT);
-        if (n >= 0) {
+        const ssize_t got = ::recv(handle_.fd, buf.data(), buf.size(), MSG_DONTWAIT);
+        if (got >= 0) {
             // Measured: skipping the failing recv after a short read took weft's
             // 1-worker epoll echo from 0.90x to 0.98x of a plain epoll loop
             // (docs/benchmarks.md).
-            const bool drained = n > 0 && static_cast<std::size_t>(n) < buf.size();
-            w.drained_at_.store(drained ? (fd_waiters::k_drained | seq) : 0, std::memory_order_relaxed);
-            co_return static_cast<std::size_t>(n);
+            w.note_received(seq, got, buf.size());
+            n = static_cast<std::size_t>(got);
+            return true;
         }
         const int err = errno;
         if (err == EINTR) continue;
         if (err != EAGAIN && err != EWOULDBLOCK) throw io_error(err, "read " + describe());
-        if (const int res = co_await ready_wait(w, k_read, seq); res < 0) throw io_error(-res, "read: the socket was closed");
+        return false;
     }
 }
 
-task<std::size_t> tcp_stream::write(std::span<const std::byte> buf) {
+task<std::size_t> tcp_stream::read_ring(std::span<std::byte> buf) {
+    pending_guard busy(handle_.pending);
+    const int res = co_await ring_call(op_kind::recv, handle_.fd, buf.data(), buf.size(), 0, POLLIN);
+    if (res < 0) throw io_error(-res, "read " + describe());
+    co_return static_cast<std::size_t>(res);
+}
+
+bool read_call::await_ready() {
+    if (state_ != state::fresh) [[unlikely]] detail::throw_call_awaited_twice("read");
+    if (stream_->read_now(buf_, result_, seq_, slow_)) {
+        state_ = state::done;
+        return true;
+    }
+    state_ = slow_ ? state::slow : state::waiting;
+    return false;
+}
+
+std::coroutine_handle<> read_call::park(std::coroutine_handle<> h, weft::detail::cancel_scope* scope) {
+    using weft::detail::fd_waiters;
+    // Set up once; read_now() registered the socket with a reactor already.
+    fd_waiters& w = waiters(stream_->handle_, "weft::net::tcp_stream::read");
+    wait_.waiter_ = h;
+    wait_.sched_ = weft::detail::tls_worker->scheduler_;
+    wait_.fd_ = &w;
+    wait_.direction_ = k_read;
+    wait_.cancel_ = &on_cancel;
+    wait_.recv_buf_ = buf_.data();
+    wait_.recv_len_ = buf_.size();
+    for (;;) {
+        if (scope != nullptr && (scope->cancelled() || !scope->add(wait_))) {
+            wait_.result_ = -ECANCELED;
+            return h;
+        }
+        bool parked = false;
+        try {
+            parked = weft::detail::park_waiter(wait_, seq_);
+        } catch (...) {
+            weft::detail::cancel_scope::remove(wait_);
+            throw;
+        }
+        // Parked: dispatch(), close or a cancel may resume us on another thread
+        // already; touch nothing.
+        if (parked) return std::noop_coroutine();
+        // Not parked: remove() races only with on_cancel, which then finds us
+        // unparked under the fd's lock and does nothing; the next turn checks
+        // the scope again, so that cancel is not lost.
+        weft::detail::cancel_scope::remove(wait_);
+        if (wait_.result_ != 0) return h;  // -EBADF: closed
+        // An edge came since seq_: the recv may find data now.
+        seq_ = seq_of(w, k_read);
+        const ssize_t got = ::recv(w.fd_, buf_.data(), buf_.size(), MSG_DONTWAIT);
+        if (got >= 0) {
+            w.note_received(seq_, got, buf_.size());
+            wait_.received_ = got;
+            return h;
+        }
+        const int err = errno;
+        if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR) {
+            wait_.result_ = -err;
+            return h;
+        }
+    }
+}
+
+std::size_t read_call::await_resume() {
+    switch (state_) {
+        case state::done:
+            state_ = state::finished;
+            return result_;
+        case state::slow:
+            state_ = state::finished;
+            return task<std::size_t>::awaiter{slow_.handle()}.await_resume();
+        case state::waiting:
+            break;
+        default:
+            detail::throw_call_awaited_twice("read");
+    }
+    state_ = state::finished;
+    weft::detail::cancel_scope::remove(wait_);
+    const int res = wait_.result_;
+    if (res == -ECANCELED) throw cancelled{};
+    if (res == -EBADF) throw io_error(EBADF, "read: the socket was closed");
+    if (res < 0) throw io_error(-res, "read " + stream_->describe());
+    return static_cast<std::size_t>(wait_.received_);
+}
+
+// A frame destroyed while this read was parked (shutdown), or after it was
+// awaited and resumed: nobody else touches the waiter now.
+void read_call::abandon() noexcept {
+    if (wait_.parked_) weft::detail::unpark_waiter(wait_);
+    weft::detail::cancel_scope::remove(wait_);
+}
+
+// Any thread, under the scope's lock.
+void read_call::on_cancel(weft::detail::cancellable& c) noexcept {
+    auto& self = static_cast<weft::detail::readiness_waiter&>(c);
+    if (!weft::detail::unpark_waiter(self)) return;  // a recv, a close or nothing parked: resumed otherwise
+    self.result_ = -ECANCELED;
+    self.sched_->resume_anywhere(self.waiter_);
+}
+
+// ---- write and write_all: write_call ----------------------------------------
+
+bool tcp_stream::send_now(std::span<const std::byte>& buf, std::size_t& n, bool all) {
+    throw_if_closed(handle_, "write");
+    if (all && buf.empty()) return true;
+    if (is_uring(all ? "weft::net::tcp_stream::write_all" : "weft::net::tcp_stream::write")) return false;
+    for (;;) {
+        const ssize_t sent = ::send(handle_.fd, buf.data(), buf.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (sent >= 0) {
+            n = static_cast<std::size_t>(sent);
+            buf = buf.subspan(n);
+            return !all || buf.empty();
+        }
+        const int err = errno;
+        if (err == EINTR) continue;
+        if (err != EAGAIN && err != EWOULDBLOCK) throw io_error(err, "write " + describe());
+        return false;
+    }
+}
+
+task<std::size_t> tcp_stream::write_slow(std::span<const std::byte> buf) {
     throw_if_closed(handle_, "write");
     if (is_uring("weft::net::tcp_stream::write")) {
         pending_guard busy(handle_.pending);
@@ -253,26 +387,11 @@ task<std::size_t> tcp_stream::write(std::span<const std::byte> buf) {
     }
 }
 
-task<void> tcp_stream::write_all(std::span<const std::byte> buf) {
-    if (!buf.empty() && !is_uring("weft::net::tcp_stream::write_all")) {
-        // epoll: one send of everything first, without a write() frame; with room
-        // in the send buffer (the usual case) that is the whole call.
-        throw_if_closed(handle_, "write");
-        const ssize_t n = ::send(handle_.fd, buf.data(), buf.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (n > 0) buf = buf.subspan(static_cast<std::size_t>(n));
-        if (n < 0) {
-            const int err = errno;
-            if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR) throw io_error(err, "write " + describe());
-        }
-    }
+task<void> tcp_stream::write_all_slow(std::span<const std::byte> buf) {
     while (!buf.empty()) {
-        const std::size_t n = co_await write(buf);
+        const std::size_t n = co_await write_slow(buf);
         buf = buf.subspan(n);
     }
-}
-
-task<void> tcp_stream::write_all(std::string_view text) {
-    co_await write_all(std::as_bytes(std::span(text.data(), text.size())));
 }
 
 void tcp_stream::shutdown_write() {

@@ -7,6 +7,7 @@
 #include <weft/errors.hpp>
 
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -117,17 +118,43 @@ void epoll_reactor::dispatch(fd_waiters& w, std::uint32_t events) {
             // sees this count also sees hung_up_ (so the short-read memo never
             // skips the recv that would report the end of stream). park_waiter()
             // compares under mutex_, which orders it on its own.
-            w.seq_[d].store(w.seq_[d].load(std::memory_order_relaxed) + 1, std::memory_order_release);
-            if (readiness_waiter* r = w.waiter_[d]) {
-                w.waiter_[d] = nullptr;
-                r->parked_ = false;
-                r->result_ = 0;
-                woken[d] = r;
-            }
+            const std::uint32_t seq = w.seq_[d].load(std::memory_order_relaxed) + 1;
+            w.seq_[d].store(seq, std::memory_order_release);
+            readiness_waiter* r = w.waiter_[d];
+            if (r == nullptr) continue;
+            r->result_ = 0;
+            if (r->recv_buf_ != nullptr && !receive_for(w, *r, seq)) continue;  // EAGAIN: stays parked
+            w.waiter_[d] = nullptr;
+            r->parked_ = false;
+            woken[d] = r;
         }
     }
     for (readiness_waiter* r : woken)
         if (r != nullptr) resume(r->waiter_);
+}
+
+// The recv a parked reader asked for (readiness_waiter::recv_buf_), made by the
+// home worker under w.mutex_ right after counting the edge `seq`. False on EAGAIN:
+// the reader stays parked. (epoll_wait drops an edge whose socket is no longer
+// readable when it collects it, but a reader on another worker may take the
+// bytes between that check and this recv, and then park.)
+// The socket is open: close_waiters() takes the waiter out under the same lock
+// before the descriptor is closed.
+bool epoll_reactor::receive_for(fd_waiters& w, readiness_waiter& r, std::uint32_t seq) noexcept {
+    ssize_t n;
+    do {
+        n = ::recv(w.fd_, r.recv_buf_, r.recv_len_, MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+        r.result_ = -errno;
+        return true;
+    }
+    r.received_ = n;
+    // The short-read memo, on the reader's behalf (it is suspended; resuming it
+    // orders this write before its next read).
+    w.note_received(seq, n, r.recv_len_);
+    return true;
 }
 
 void epoll_reactor::notify() noexcept {

@@ -7,6 +7,7 @@
 
 #include "reactor.hpp"
 
+#include <weft/detail/readiness_waiter.hpp>
 #include <weft/detail/spin_lock.hpp>
 
 #include <sys/epoll.h>
@@ -17,9 +18,6 @@
 #include <vector>
 
 namespace weft::detail {
-
-class scheduler;
-struct fd_waiters;
 
 // What an epoll instance shares with the sockets registered in it, which may
 // outlive the worker (and the runtime): the epoll fd, and fd_waiters whose sockets
@@ -42,17 +40,6 @@ struct epoll_core {
     void free_garbage() noexcept;
 };
 
-// A task waiting for one direction of a socket to become ready.
-struct readiness_waiter : cancellable {
-    std::coroutine_handle<> waiter_ = nullptr;
-    scheduler* sched_ = nullptr;
-    fd_waiters* fd_ = nullptr;
-    int direction_ = 0;  // 0 read, 1 write
-    // 0: ready (retry the call); -ECANCELED; -EBADF (the socket was closed).
-    int result_ = 0;
-    bool parked_ = false;  // under fd_->mutex_
-};
-
 // Per registered socket. seq_ counts readiness events per direction: a task reads
 // it before its system call and parks only if no event arrived since (under
 // mutex_), so an edge that fired between the EAGAIN and the park is not lost.
@@ -70,6 +57,14 @@ struct fd_waiters {
     // when there is none. Only the one reader of the socket touches it.
     static constexpr std::uint64_t k_drained = std::uint64_t{1} << 32;
     std::atomic<std::uint64_t> drained_at_{0};
+
+    // Sets the memo after a recv that gave `n` of `asked` bytes, `seq` being
+    // seq_[0] as read before it. relaxed: only the socket's one reader, or
+    // dispatch() on its behalf while it is parked, touches drained_at_.
+    void note_received(std::uint32_t seq, ssize_t n, std::size_t asked) noexcept {
+        const bool drained = n > 0 && static_cast<std::size_t>(n) < asked;
+        drained_at_.store(drained ? (k_drained | seq) : 0, std::memory_order_relaxed);
+    }
     readiness_waiter* waiter_[2] = {nullptr, nullptr};
     bool closed_ = false;
     int fd_;
@@ -99,6 +94,7 @@ protected:
 
 private:
     void dispatch(fd_waiters& w, std::uint32_t events);
+    static bool receive_for(fd_waiters& w, readiness_waiter& r, std::uint32_t seq) noexcept;
 
     std::shared_ptr<epoll_core> core_;
     int wake_fd_ = -1;

@@ -1,0 +1,36 @@
+// A task waiting on the epoll backend for one direction of a socket to become
+// ready. Public (in detail/) only because tcp_stream::read()'s awaitable embeds one,
+// so that a read needs no coroutine frame; the epoll reactor (runtime/reactor/
+// epoll.hpp) parks, wakes and cancels it.
+#pragma once
+
+#include <weft/detail/cancel.hpp>
+
+#include <coroutine>
+#include <cstddef>
+#include <sys/types.h>
+
+namespace weft::detail {
+
+class scheduler;
+struct fd_waiters;
+
+struct readiness_waiter : cancellable {
+    std::coroutine_handle<> waiter_ = nullptr;
+    scheduler* sched_ = nullptr;
+    fd_waiters* fd_ = nullptr;
+    int direction_ = 0;  // 0 read, 1 write
+    // 0: ready (retry the call, or recv_ below holds the answer); -ECANCELED;
+    // -EBADF (the socket was closed); -errno of recv_ below.
+    int result_ = 0;
+    bool parked_ = false;  // under fd_->mutex_
+    // A reader that asks the home worker to make its recv: when the socket
+    // becomes readable, dispatch() calls recv(recv_buf_, recv_len_) under the
+    // fd's lock and wakes the task only if it did not say EAGAIN, with the byte
+    // count in received_ (or the error in result_). Null: wake on readiness.
+    std::byte* recv_buf_ = nullptr;
+    std::size_t recv_len_ = 0;
+    ssize_t received_ = 0;
+};
+
+}  // namespace weft::detail
