@@ -191,9 +191,7 @@ private:
     tcp_stream(int fd, std::string peer) noexcept : handle_(fd), peer_(std::move(peer)) {}
     std::string describe() const;
 
-    // read_call's parts. read_now(): the recv, or the io_uring task in `slow`;
-    // true with the byte count in `n` when it finished, false to park (with `seq`).
-    bool read_now(std::span<std::byte> buf, std::size_t& n, std::uint32_t& seq, task<std::size_t>& slow);
+    // read_call's io_uring path.
     task<std::size_t> read_ring(std::span<std::byte> buf);
     // write_call's parts. send_now(): one send on epoll; true when it finished
     // (`buf` advanced past what it sent, `n` the count), false when the rest

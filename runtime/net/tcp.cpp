@@ -202,48 +202,6 @@ task<tcp_stream> tcp_stream::connect(std::string host, std::uint16_t port) {
 // with the result (or leaves it parked if the edge was for bytes already taken).
 // No coroutine frame either way. On io_uring it runs read_ring(), a task.
 
-bool tcp_stream::read_now(std::span<std::byte> buf, std::size_t& n, std::uint32_t& seq, task<std::size_t>& slow) {
-    throw_if_closed(handle_, "read");
-    if (buf.empty()) {  // as recv(2) of zero bytes: nothing to wait for
-        n = 0;
-        return true;
-    }
-    if (is_uring("weft::net::tcp_stream::read")) {
-        slow = read_ring(buf);
-        return false;
-    }
-    auto& w = waiters(handle_, "weft::net::tcp_stream::read");
-    using weft::detail::fd_waiters;
-    for (;;) {
-        seq = seq_of(w, k_read);
-        // The short-read memo: the last recv emptied the receive queue and no
-        // readiness edge has arrived since (seq_ unchanged), so this recv would
-        // say EAGAIN; wait for the edge instead. Not once the peer hung up: data
-        // and FIN may have come under one edge, and no later edge announces the
-        // end of stream. relaxed: only this socket's one reader (or dispatch()
-        // for it while it is parked) writes drained_at_; hung_up_ is published by
-        // the seq_ load above (epoll.cpp, dispatch()).
-        if (w.drained_at_.load(std::memory_order_relaxed) == (fd_waiters::k_drained | seq) &&
-            !w.hung_up_.load(std::memory_order_relaxed)) {
-            w.drained_at_.store(0, std::memory_order_relaxed);
-            return false;
-        }
-        const ssize_t got = ::recv(handle_.fd, buf.data(), buf.size(), MSG_DONTWAIT);
-        if (got >= 0) {
-            // Measured: skipping the failing recv after a short read took weft's
-            // 1-worker epoll echo from 0.90x to 0.98x of a plain epoll loop
-            // (docs/benchmarks.md).
-            w.note_received(seq, got, buf.size());
-            n = static_cast<std::size_t>(got);
-            return true;
-        }
-        const int err = errno;
-        if (err == EINTR) continue;
-        if (err != EAGAIN && err != EWOULDBLOCK) throw io_error(err, "read " + describe());
-        return false;
-    }
-}
-
 task<std::size_t> tcp_stream::read_ring(std::span<std::byte> buf) {
     pending_guard busy(handle_.pending);
     const int res = co_await ring_call(op_kind::recv, handle_.fd, buf.data(), buf.size(), 0, POLLIN);
@@ -253,21 +211,58 @@ task<std::size_t> tcp_stream::read_ring(std::span<std::byte> buf) {
 
 bool read_call::await_ready() {
     if (state_ != state::fresh) [[unlikely]] detail::throw_call_awaited_twice("read");
-    if (stream_->read_now(buf_, result_, seq_, slow_)) {
+    detail::socket_handle& handle = stream_->handle_;
+    throw_if_closed(handle, "read");
+    if (buf_.empty()) {  // as recv(2) of zero bytes: nothing to wait for
         state_ = state::done;
         return true;
     }
-    state_ = slow_ ? state::slow : state::waiting;
-    return false;
+    if (is_uring("weft::net::tcp_stream::read")) {
+        slow_ = stream_->read_ring(buf_);
+        state_ = state::slow;
+        return false;
+    }
+    weft::detail::fd_waiters& w = waiters(handle, "weft::net::tcp_stream::read");
+    wait_.fd_ = &w;
+    state_ = state::waiting;
+    for (;;) {
+        seq_ = seq_of(w, k_read);
+        // The short-read memo: the last recv emptied the receive queue and no
+        // readiness edge has arrived since (seq_ unchanged), so this recv would
+        // say EAGAIN; wait for the edge instead. Not once the peer hung up: data
+        // and FIN may have come under one edge, and no later edge announces the
+        // end of stream. relaxed: only this socket's one reader (or dispatch()
+        // for it while it is parked) writes drained_at_; hung_up_ is published by
+        // the seq_ load above (epoll.cpp, dispatch()).
+        if (w.drained_at_.load(std::memory_order_relaxed) == (weft::detail::fd_waiters::k_drained | seq_) &&
+            !w.hung_up_.load(std::memory_order_relaxed)) {
+            w.drained_at_.store(0, std::memory_order_relaxed);
+            return false;
+        }
+        const ssize_t got = ::recv(handle.fd, buf_.data(), buf_.size(), MSG_DONTWAIT);
+        if (got >= 0) {
+            // Measured: skipping the failing recv after a short read took weft's
+            // 1-worker epoll echo from 0.90x to 0.98x of a plain epoll loop
+            // (docs/benchmarks.md).
+            w.note_received(seq_, got, buf_.size());
+            result_ = static_cast<std::size_t>(got);
+            state_ = state::done;
+            return true;
+        }
+        const int err = errno;
+        if (err == EINTR) continue;
+        if (err != EAGAIN && err != EWOULDBLOCK) {
+            state_ = state::finished;
+            throw io_error(err, "read " + stream_->describe());
+        }
+        return false;
+    }
 }
 
 std::coroutine_handle<> read_call::park(std::coroutine_handle<> h, weft::detail::cancel_scope* scope) {
-    using weft::detail::fd_waiters;
-    // Set up once; read_now() registered the socket with a reactor already.
-    fd_waiters& w = waiters(stream_->handle_, "weft::net::tcp_stream::read");
+    weft::detail::fd_waiters& w = *wait_.fd_;  // set by await_ready()
     wait_.waiter_ = h;
     wait_.sched_ = weft::detail::tls_worker->scheduler_;
-    wait_.fd_ = &w;
     wait_.direction_ = k_read;
     wait_.cancel_ = &on_cancel;
     wait_.recv_buf_ = buf_.data();
