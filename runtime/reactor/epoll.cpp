@@ -21,11 +21,24 @@ epoll_core::~epoll_core() {
     if (epfd >= 0) ::close(epfd);
 }
 
+void epoll_core::discard(fd_waiters* w) {
+    garbage.push_back(w);
+    // relaxed: the lock both sides take orders the list itself; the flag only
+    // lets free_garbage() skip the lock.
+    has_garbage.store(true, std::memory_order_relaxed);
+}
+
 void epoll_core::free_garbage() noexcept {
+    // relaxed: a stale false only leaves the list for the next poll. Where the
+    // list must be empty afterwards (the destructors) this thread took
+    // garbage_mutex after the last discard(), or was synchronized with it by the
+    // shared_ptr's release, so it reads true.
+    if (!has_garbage.load(std::memory_order_relaxed)) return;
     std::vector<fd_waiters*> dead;
     {
         std::lock_guard lock(garbage_mutex);
         dead.swap(garbage);
+        has_garbage.store(false, std::memory_order_relaxed);
     }
     for (fd_waiters* w : dead) delete w;
 }
@@ -71,7 +84,7 @@ fd_waiters* epoll_reactor::register_fd(int fd) {
 
 void epoll_reactor::discard(fd_waiters* w) {
     std::lock_guard lock(core_->garbage_mutex);
-    core_->garbage.push_back(w);
+    core_->discard(w);
 }
 
 void epoll_reactor::poll_backend(std::int64_t timeout_ns) {
@@ -225,7 +238,7 @@ void close_waiters(std::atomic<void*>& slot) noexcept {
     std::shared_ptr<epoll_core> core = w->core_;  // keeps the mutex alive past `delete w`
     std::unique_lock lock(core->garbage_mutex);
     if (!core->orphaned) {
-        core->garbage.push_back(w);
+        core->discard(w);
         return;
     }
     lock.unlock();

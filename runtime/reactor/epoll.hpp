@@ -26,7 +26,10 @@ namespace weft::detail {
 struct epoll_core {
     int epfd = -1;
     std::mutex garbage_mutex;
-    std::vector<fd_waiters*> garbage;
+    std::vector<fd_waiters*> garbage;  // under garbage_mutex; add with discard()
+    // !garbage.empty(), written under garbage_mutex, read without it by
+    // free_garbage() so that a poll with nothing to free takes no lock.
+    std::atomic<bool> has_garbage{false};
     // Under garbage_mutex: the home reactor is gone, so no batch can point at a
     // closed socket's fd_waiters any more: free it at once.
     bool orphaned = false;
@@ -37,6 +40,8 @@ struct epoll_core {
     std::atomic<std::size_t> registered{0};
 
     ~epoll_core();
+    // Under garbage_mutex: queues `w` for the home worker's next free_garbage().
+    void discard(fd_waiters* w);
     void free_garbage() noexcept;
 };
 

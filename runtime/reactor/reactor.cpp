@@ -135,8 +135,8 @@ void reactor::park(const std::atomic<std::uint32_t>& parked_word) {
     std::int64_t timeout = -1;
     if (resumed_something)
         timeout = 0;
-    else if (auto deadline = wheel_.next_deadline_ns())
-        timeout = std::max<std::int64_t>(0, *deadline - now_ns());
+    else if (wheel_.size() != 0)  // skips the wheel's lock when it is empty (see timer_wheel::insert)
+        if (auto deadline = wheel_.next_deadline_ns()) timeout = std::max<std::int64_t>(0, *deadline - now_ns());
     // INV-WAKE, the owner's side.
     sleeping_.store(true, std::memory_order_seq_cst);
     if (parked_word.load(std::memory_order_seq_cst) == 0 || inbox_size_.load(std::memory_order_seq_cst) != 0)

@@ -3,6 +3,7 @@
 // The invariants are stated in park.cpp.
 #pragma once
 
+#include <weft/detail/spin_lock.hpp>
 #include <weft/detail/worker_context.hpp>
 
 #include <atomic>
@@ -56,8 +57,10 @@ private:
     // Low 32 bits: searching workers; high 32: unparked workers (worker_context.hpp).
     // Changed by seq_cst read-modify-writes only, by any worker or producer.
     alignas(64) std::atomic<std::uint64_t> state_;
-    // Guards sleepers_ and the parked -> unparked hand-over.
-    std::mutex mutex_;
+    // Guards sleepers_ and the parked -> unparked hand-over: a few stores and a
+    // push or pop on a vector reserved for every worker (no allocation), so a
+    // spin_lock, not a std::mutex (two libc calls on every park).
+    spin_lock mutex_;
     std::vector<unsigned> sleepers_;
     // Set by unpark_all() under mutex_: a worker that decided to park just before
     // shutdown must not go to sleep after the last wake-up was sent.

@@ -41,6 +41,10 @@ public:
 
     // Any thread. The entry fires at the first tick at or after its deadline, so
     // never early; entries already due fire at the next fire_expired().
+    // weft inserts only on the wheel's own worker (a sleep or timeout uses the
+    // wheel of the worker it runs on): reactor::park() relies on it when it
+    // reads size() == 0 as "no deadline" without the lock. An insert from another
+    // thread would also need to wake the worker, which nothing does.
     void insert(timer_entry& e) noexcept;
     // Any thread. True when the entry was pending and now never fires; false when
     // it was not linked (it fired, is firing right now, or was never inserted).
