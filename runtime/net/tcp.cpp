@@ -260,63 +260,38 @@ bool read_call::await_ready() {
 }
 
 std::coroutine_handle<> read_call::park(std::coroutine_handle<> h, weft::detail::cancel_scope* scope) {
-    weft::detail::fd_waiters& w = *wait_.fd_;  // set by await_ready()
-    wait_.waiter_ = h;
+    wait_.waiter_ = h;  // wait_.fd_ was set by await_ready()
     wait_.sched_ = weft::detail::tls_worker->scheduler_;
     wait_.direction_ = k_read;
     wait_.cancel_ = &on_cancel;
     wait_.recv_buf_ = buf_.data();
     wait_.recv_len_ = buf_.size();
-    for (;;) {
-        if (scope != nullptr && (scope->cancelled() || !scope->add(wait_))) {
-            wait_.result_ = -ECANCELED;
-            return h;
-        }
-        bool parked = false;
-        try {
-            parked = weft::detail::park_waiter(wait_, seq_);
-        } catch (...) {
-            weft::detail::cancel_scope::remove(wait_);
-            throw;
-        }
-        // Parked: dispatch(), close or a cancel may resume us on another thread
-        // already; touch nothing.
-        if (parked) return std::noop_coroutine();
-        // Not parked: remove() races only with on_cancel, which then finds us
-        // unparked under the fd's lock and does nothing; the next turn checks
-        // the scope again, so that cancel is not lost.
-        weft::detail::cancel_scope::remove(wait_);
-        if (wait_.result_ != 0) return h;  // -EBADF: closed
-        // An edge came since seq_: the recv may find data now.
-        seq_ = seq_of(w, k_read);
-        const ssize_t got = ::recv(w.fd_, buf_.data(), buf_.size(), MSG_DONTWAIT);
-        if (got >= 0) {
-            w.note_received(seq_, got, buf_.size());
-            wait_.received_ = got;
-            return h;
-        }
-        const int err = errno;
-        if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR) {
-            wait_.result_ = -err;
-            return h;
-        }
+    if (scope != nullptr && (scope->cancelled() || !scope->add(wait_))) {
+        wait_.result_ = -ECANCELED;
+        return h;
     }
+    bool parked = false;
+    try {
+        parked = weft::detail::park_waiter(wait_, seq_);
+    } catch (...) {
+        weft::detail::cancel_scope::remove(wait_);
+        throw;
+    }
+    // Parked: dispatch(), close or a cancel may resume us on another thread
+    // already; touch nothing.
+    if (parked) return std::noop_coroutine();
+    // Not parked: the socket was closed, or an edge came since seq_ and
+    // park_waiter() made the recv. remove() races only with on_cancel, which
+    // then finds us unparked under the fd's lock and does nothing.
+    weft::detail::cancel_scope::remove(wait_);
+    return h;
 }
 
 std::size_t read_call::await_resume() {
-    switch (state_) {
-        case state::done:
-            state_ = state::finished;
-            return result_;
-        case state::slow:
-            state_ = state::finished;
-            return task<std::size_t>::awaiter{slow_.handle()}.await_resume();
-        case state::waiting:
-            break;
-        default:
-            detail::throw_call_awaited_twice("read");
-    }
-    state_ = state::finished;
+    const state was = std::exchange(state_, state::finished);
+    if (was == state::done) return result_;
+    if (was == state::slow) return task<std::size_t>::awaiter{slow_.handle()}.await_resume();
+    // state::waiting: await_suspend() parked, or found the answer at once.
     weft::detail::cancel_scope::remove(wait_);
     const int res = wait_.result_;
     if (res == -ECANCELED) throw cancelled{};

@@ -115,6 +115,35 @@ void epoll_reactor::poll_backend(std::int64_t timeout_ns) {
     }
 }
 
+namespace {
+
+// The recv a reader asked for (readiness_waiter::recv_buf_), made under w.mutex_
+// with seq_[0] at `seq`: by the home worker right after counting an edge, or by
+// park_waiter() when an edge came since the reader's `seq`. False on EAGAIN: the
+// reader (stays) parked. (epoll_wait drops an edge whose socket is no longer
+// readable when it collects it, but a reader on another worker may take the
+// bytes between that check and this recv, and then park.) The socket is open:
+// close_waiters() sets closed_ under the same lock before the descriptor closes.
+bool receive_for(fd_waiters& w, readiness_waiter& r, std::uint32_t seq) noexcept {
+    ssize_t n;
+    do {
+        n = ::recv(w.fd_, r.recv_buf_, r.recv_len_, MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+        r.result_ = -errno;
+        return true;
+    }
+    r.result_ = 0;
+    r.received_ = n;
+    // The short-read memo, on the reader's behalf (it is suspended; resuming it
+    // orders this write before its next read).
+    w.note_received(seq, n, r.recv_len_);
+    return true;
+}
+
+}  // namespace
+
 void epoll_reactor::dispatch(fd_waiters& w, std::uint32_t events) {
     readiness_waiter* woken[2] = {nullptr, nullptr};
     {
@@ -135,8 +164,10 @@ void epoll_reactor::dispatch(fd_waiters& w, std::uint32_t events) {
             w.seq_[d].store(seq, std::memory_order_release);
             readiness_waiter* r = w.waiter_[d];
             if (r == nullptr) continue;
-            r->result_ = 0;
-            if (r->recv_buf_ != nullptr && !receive_for(w, *r, seq)) continue;  // EAGAIN: stays parked
+            if (r->recv_buf_ == nullptr)
+                r->result_ = 0;  // ready: the task retries its call
+            else if (!receive_for(w, *r, seq))
+                continue;  // EAGAIN: it stays parked
             w.waiter_[d] = nullptr;
             r->parked_ = false;
             woken[d] = r;
@@ -144,30 +175,6 @@ void epoll_reactor::dispatch(fd_waiters& w, std::uint32_t events) {
     }
     for (readiness_waiter* r : woken)
         if (r != nullptr) resume(r->waiter_);
-}
-
-// The recv a parked reader asked for (readiness_waiter::recv_buf_), made by the
-// home worker under w.mutex_ right after counting the edge `seq`. False on EAGAIN:
-// the reader stays parked. (epoll_wait drops an edge whose socket is no longer
-// readable when it collects it, but a reader on another worker may take the
-// bytes between that check and this recv, and then park.)
-// The socket is open: close_waiters() takes the waiter out under the same lock
-// before the descriptor is closed.
-bool epoll_reactor::receive_for(fd_waiters& w, readiness_waiter& r, std::uint32_t seq) noexcept {
-    ssize_t n;
-    do {
-        n = ::recv(w.fd_, r.recv_buf_, r.recv_len_, MSG_DONTWAIT);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
-        r.result_ = -errno;
-        return true;
-    }
-    r.received_ = n;
-    // The short-read memo, on the reader's behalf (it is suspended; resuming it
-    // orders this write before its next read).
-    w.note_received(seq, n, r.recv_len_);
-    return true;
 }
 
 void epoll_reactor::notify() noexcept {
@@ -197,7 +204,11 @@ bool park_waiter(readiness_waiter& r, std::uint32_t seq) {
         return false;
     }
     // relaxed: see dispatch(); both sides hold mutex_.
-    if (w.seq_[r.direction_].load(std::memory_order_relaxed) != seq) return false;
+    const std::uint32_t now = w.seq_[r.direction_].load(std::memory_order_relaxed);
+    // An edge came since `seq`: the call may succeed now. A waiter that brought
+    // its recv gets it made here, and parks only if it says EAGAIN (with `now`
+    // counted, no edge is lost); any other retries its call.
+    if (now != seq && (r.recv_buf_ == nullptr || receive_for(w, r, now))) return false;
     if (w.waiter_[r.direction_] != nullptr)
         throw usage_error(std::string("weft::net: two tasks ") + (r.direction_ == 0 ? "reading from" : "writing to") +
                           " the same socket at once");

@@ -99,7 +99,6 @@ protected:
 
 private:
     void dispatch(fd_waiters& w, std::uint32_t events);
-    static bool receive_for(fd_waiters& w, readiness_waiter& r, std::uint32_t seq) noexcept;
 
     std::shared_ptr<epoll_core> core_;
     int wake_fd_ = -1;
@@ -111,7 +110,9 @@ private:
 // calling worker's when it is not yet.
 fd_waiters& waiters_for(std::atomic<void*>& slot, int fd, epoll_reactor& here);
 // Parks `w` unless an event arrived since `seq` was read; false when it did not
-// park (retry the call).
+// park: retry the call, or, for a waiter with recv_buf_, its recv was made here
+// (result_ and received_; it parks if that recv said EAGAIN). Also false with
+// result_ -EBADF when the socket was closed.
 bool park_waiter(readiness_waiter& w, std::uint32_t seq);
 // Takes a parked waiter out (cancellation, destruction); true if it was parked.
 bool unpark_waiter(readiness_waiter& w);
