@@ -1,15 +1,17 @@
 // weft-compare: the fork-join throughput comparison behind the README's main
 // command. Runs each problem sequentially, on weft and on oneTBB at 1, 2, 4, ...
 // up to N workers in one process (weft and oneTBB taking turns, one run each),
-// and prints a table of times and ratios (1 and N workers). Then two checks of issue 8's other targets: weft's cost per task
-// over fib 30..39 at 1 worker (it must not grow with the number of tasks), and
-// the peak memory (max RSS) of skynet 8 on weft and on oneTBB, each run in a
-// child process of its own.
+// and prints a table of times and ratios (1 and N workers). Then the floor under
+// fib's cost per task (bare_coroutine.hpp) beside weft's and oneTBB's, and two
+// checks of issue 8's other targets: weft's cost per task over fib 30..39 at 1
+// worker (it must not grow with the number of tasks), and the peak memory (max
+// RSS) of skynet 8 on weft and on oneTBB, each run in a child process of its own.
 //   weft-compare [--standard] [--runs K] [--workers N] [--data DIR]
 // Default sizes suit a 2-core machine in about a minute; --standard uses the
 // public suite's sizes (fib 39, skynet 8, nqueens 14, matmul 2048). --data writes
 // the numbers as tab-separated files (for scripts/plot_forkjoin.gp) and a
 // Markdown table (for docs/benchmarks.md) into DIR.
+#include "bare_coroutine.hpp"
 #include "tbb_problems.hpp"
 #include "weft_runs.hpp"
 
@@ -311,8 +313,24 @@ int main(int argc, char** argv) {
         std::printf("%s\n", speedups.c_str());
     }
 
-    // Cost per task must not grow with the number of tasks.
+    // The floor: what fib costs per call as bare coroutines, beside weft and oneTBB.
     bool ok = true;
+    std::string floor_summary;
+    if (const auto fib_row = std::find_if(rows.begin(), rows.end(), [](const result_row& r) { return r.name == "fib"; });
+        fib_row != rows.end()) {
+        const int n = fib_row->param;
+        const double bare = measure(runs, [n] { return forkjoin::bare::fib(n) == forkjoin::fib_expected(n); }, ok);
+        const auto per_task = [&](double seconds) { return seconds * 1e9 / static_cast<double>(fib_row->tasks); };
+        floor_summary = format(
+            "Floor: fib %d as bare coroutines (bench/forkjoin/bare_coroutine.hpp: a minimal lazy task awaiting its "
+            "two children in turn on one thread, no scheduler) costs %.1f ns per call. At 1 worker weft costs %.1f ns "
+            "per task (%.2f× the floor) and oneTBB %.1f; 0.22× oneTBB would be %.1f ns.",
+            n, per_task(bare), per_task(fib_row->weft[0]), fib_row->weft[0] / bare, per_task(fib_row->tbb[0]),
+            0.22 * per_task(fib_row->tbb[0]));
+        std::printf("\n%s\n", floor_summary.c_str());
+    }
+
+    // Cost per task must not grow with the number of tasks.
     const std::vector<fib_point> fibs = fib_series(30, 39, ok);
     all_ok = all_ok && ok;
     std::printf("\nweft fib at 1 worker, cost per task against the number of tasks:\n");
@@ -370,6 +388,7 @@ int main(int argc, char** argv) {
                          r.serial * 1e3, r.weft[0] * 1e3, r.weft.back() * 1e3, r.tbb[0] * 1e3, r.tbb.back() * 1e3,
                          r.weft[0] / r.tbb[0], r.weft.back() / r.tbb.back(), per_task_text(r).c_str());
         if (!speedups.empty()) md << '\n' << speedups << '\n';
+        if (!floor_summary.empty()) md << '\n' << floor_summary << '\n';
         md << '\n' << fib_summary << "\n\n" << rss_title;
         for (std::size_t i = 0; i < rss_lines.size(); ++i) md << (i == 0 ? " " : "; ") << rss_lines[i];
         md << ".\n";
