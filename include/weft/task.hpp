@@ -33,24 +33,29 @@ namespace detail {
 struct promise_base : cancel_context {
     using on_done_fn = std::coroutine_handle<> (*)(promise_base&) noexcept;
 
+    // Fields are ordered so that the ones every frame starts with zeroed lie
+    // side by side (the compiler clears them with a few wide stores); the ones
+    // after them are written by whoever installs on_done_ and read only by it.
+
     // The coroutine to resume when this one finishes. Written by the awaiter
     // before the task starts; read by the final awaiter.
     std::coroutine_handle<> continuation_ = nullptr;
     on_done_fn on_done_ = nullptr;
-    // Fork-join or spawn bookkeeping, owned by whoever installed on_done_.
-    void* join_ = nullptr;
-    std::uint32_t index_ = 0;
-    // True when the joiner itself started this task from its own deque (no thief
-    // involved), so finishing needs no atomic read-modify-write. Written by the
-    // thread that starts the task, before it starts; read when it finishes.
-    bool inline_ = false;
-    // Spawned tasks only: see spawn.hpp for the states.
-    std::atomic<std::uintptr_t> spawn_state_{0};
-    std::uint64_t runtime_id_ = 0;
     // Spawned tasks only: the root cancellation scope join_handle::cancel()
     // cancels, owned by the frame (scope_ starts out pointing to it).
     cancel_scope* owned_scope_ = nullptr;
     std::exception_ptr error_;
+    // Spawned tasks only: see spawn.hpp for the states.
+    std::atomic<std::uintptr_t> spawn_state_{0};
+    // True when the joiner itself started this task from its own deque (no thief
+    // involved), so finishing needs no atomic read-modify-write. Written by the
+    // thread that starts the task, before it starts; read when it finishes.
+    bool inline_ = false;
+    // Fork-join or spawn bookkeeping, written together with on_done_ by
+    // whoever installs it (fork_join.hpp, spawn.hpp), so no initial value.
+    std::uint32_t index_;
+    void* join_;
+    std::uint64_t runtime_id_;
 
     promise_base() noexcept = default;
     promise_base(const promise_base&) = delete;
@@ -90,7 +95,7 @@ struct task_promise : promise_base {
         requires std::is_convertible_v<U&&, T>
     WEFT_ALWAYS_INLINE void return_value(U&& v) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
         ::new (static_cast<void*>(&value_)) T(std::forward<U>(v));
-        has_value_ = true;
+        if constexpr (!k_trivial) has_value_ = true;
     }
 
     // Moves the result out, or rethrows the task's exception.
@@ -101,14 +106,22 @@ struct task_promise : promise_base {
 
     task_promise() noexcept {}
     ~task_promise() {
-        if (has_value_) value_.~T();
+        if constexpr (!k_trivial) {
+            if (has_value_) value_.~T();
+        }
     }
 
 private:
+    // A result with nothing to destroy (an int, a pointer, a tuple of them)
+    // needs no flag saying whether it was constructed: one store less when the
+    // task returns and one test less when its frame is freed.
+    static constexpr bool k_trivial = std::is_trivially_destructible_v<T>;
+    struct no_flag {};
+
     union {
         T value_;
     };
-    bool has_value_ = false;
+    [[no_unique_address]] std::conditional_t<k_trivial, no_flag, bool> has_value_{};
 };
 
 template <>
