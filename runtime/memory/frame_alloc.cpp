@@ -6,7 +6,14 @@
 
 namespace weft::detail {
 
-thread_local constinit frame_pool* tls_frame_pool __attribute__((tls_model("initial-exec"))) = nullptr;
+constinit const frame_pool k_no_pool{frame_pool::always_miss{}};
+
+// const_cast: the fast paths form a non-const reference to whatever this points
+// to, but reach a write only past a test k_no_pool always fails (an empty list
+// for an allocation, a full one for a free). k_no_pool may sit in read-only
+// memory: a write would fault, not corrupt.
+thread_local constinit frame_pool* tls_frame_pool __attribute__((tls_model("initial-exec"))) =
+    const_cast<frame_pool*>(&k_no_pool);
 
 namespace {
 
@@ -52,18 +59,18 @@ struct pool_owner {
     ~pool_owner() {
         tls_pool_retired = true;
         if (pool == nullptr) return;
-        tls_frame_pool = nullptr;
+        tls_frame_pool = const_cast<frame_pool*>(&k_no_pool);
         release_pool(pool);
     }
 };
 thread_local pool_owner tls_pool_owner;
 
-// Used only by exiting threads: every list looks full, so frees go straight to
-// the system and allocations find no cached block.
+// Used only by exiting threads, so shared: every list looks full, so frees go
+// straight to the system and allocations find no cached block. Several threads
+// may count on it at once, so its counters take read-modify-writes.
 frame_pool* fallback_pool() {
     static frame_pool* pool = [] {
-        auto* p = new frame_pool;
-        for (auto& c : p->classes_) c.cached = frame_pool::k_max_cached;
+        auto* p = new frame_pool(frame_pool::always_miss{});
         registry& r = the_registry();
         std::lock_guard lock(r.mutex);
         p->next_registered_ = r.live;
@@ -88,6 +95,45 @@ frame_pool* make_frame_pool() {
     tls_frame_pool = pool;
     return pool;
 }
+
+#if WEFT_FRAME_ALLOCATOR_POOL
+void* allocate_frame_slow(std::size_t n) {
+    if (tls_pool_retired) {
+        // relaxed: a statistic, like bump(); fetch_add because threads share it.
+        fallback_pool()->allocated_.fetch_add(1, std::memory_order_relaxed);
+        return ::operator new(n);
+    }
+    // The list of the frame's class was empty (a pool made just now is empty too).
+    frame_pool& pool = this_thread_frame_pool();  // makes it on the thread's first frame
+    const std::size_t cls = (n - 1) / frame_pool::k_granule;
+    // A whole size class, so that the block can serve any frame of its class later.
+    void* p = ::operator new(cls < frame_pool::k_classes ? (cls + 1) * frame_pool::k_granule : n);
+    frame_pool::bump(pool.allocated_);
+    return p;
+}
+
+void free_frame_slow(void* p, std::size_t n) noexcept {
+    if (tls_pool_retired) {
+        fallback_pool()->freed_.fetch_add(1, std::memory_order_relaxed);
+        ::operator delete(p);
+        return;
+    }
+    frame_pool& pool = this_thread_frame_pool();
+    frame_pool::bump(pool.freed_);
+    const std::size_t cls = (n - 1) / frame_pool::k_granule;
+    if (cls < frame_pool::k_classes) {
+        frame_pool::size_class& c = pool.classes_[cls];
+        if (c.cached < frame_pool::k_max_cached) {  // a pool made just now, by this free
+            auto* b = static_cast<frame_pool::free_block*>(p);
+            b->next = c.head;
+            c.head = b;
+            ++c.cached;
+            return;
+        }
+    }
+    ::operator delete(p);
+}
+#endif
 
 frame_counts frame_stats() noexcept {
     registry& r = the_registry();

@@ -35,7 +35,6 @@ struct frame_pool {
     struct free_block {
         free_block* next;
     };
-
     // One size class: its free list and how many blocks it holds, side by side
     // so an allocation or a free touches one cache line of the pool for them
     // (plus the counters' line), not two arrays' lines.
@@ -52,72 +51,99 @@ struct frame_pool {
     size_class classes_[k_classes];
     frame_pool* next_registered_ = nullptr;
 
+    constexpr frame_pool() = default;
+    // A pool whose every list is empty and looks full: allocations and frees
+    // both miss it and take the slow path (see k_no_pool).
+    struct always_miss {};
+    constexpr explicit frame_pool(always_miss) {
+        for (size_class& c : classes_) c.cached = k_max_cached;
+    }
+
     WEFT_ALWAYS_INLINE static void bump(std::atomic<std::uint64_t>& c) noexcept {
         c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
 };
 
+// What tls_frame_pool points to on a thread that has no pool yet (or no longer
+// has one): never written, and always missed, so the inlined fast paths need no
+// null test; the slow paths below recognise it and make the thread's pool.
+WEFT_API extern constinit const frame_pool k_no_pool;
+
 // initial-exec: one %fs-relative load instead of a __tls_get_addr call. Safe
 // because libweft is linked at program start, not dlopen'ed into static TLS.
+// Never null. (The pool is written only through the non-const pointer the slow
+// paths get back from make_frame_pool(); k_no_pool is only ever read.)
 WEFT_API extern thread_local constinit frame_pool* tls_frame_pool
     __attribute__((tls_model("initial-exec")));
 
+// This thread's pool, made (and registered) on first use. After the thread's
+// pool was released at exit, a shared pool whose lists always miss.
 WEFT_API frame_pool* make_frame_pool();
 
 WEFT_ALWAYS_INLINE frame_pool& this_thread_frame_pool() {
     frame_pool* p = tls_frame_pool;
-    if (p == nullptr) [[unlikely]] p = make_frame_pool();
+    if (p == &k_no_pool) [[unlikely]] p = make_frame_pool();
     return *p;
 }
 
-WEFT_ALWAYS_INLINE void* allocate_frame(std::size_t n) {
-    frame_pool& pool = this_thread_frame_pool();
-    frame_pool::bump(pool.allocated_);
 #if WEFT_FRAME_ALLOCATOR_POOL
+// The out-of-line halves of allocate_frame and free_frame: an empty list, a full
+// list, a frame above 1 KiB, or a thread without its pool yet.
+WEFT_API void* allocate_frame_slow(std::size_t n);
+WEFT_API void free_frame_slow(void* p, std::size_t n) noexcept;
+#endif
+
+WEFT_ALWAYS_INLINE void* allocate_frame(std::size_t n) {
+#if WEFT_FRAME_ALLOCATOR_POOL
+    frame_pool& pool = *tls_frame_pool;  // k_no_pool has no block: it never gets past the head test
     const std::size_t cls = (n - 1) / frame_pool::k_granule;
-    if (cls < frame_pool::k_classes) {
+    if (cls < frame_pool::k_classes) [[likely]] {
         frame_pool::size_class& c = pool.classes_[cls];
-        if (frame_pool::free_block* b = c.head) {
+        if (frame_pool::free_block* b = c.head) [[likely]] {
             c.head = b->next;
             --c.cached;
+            frame_pool::bump(pool.allocated_);
             return b;
         }
-        return ::operator new((cls + 1) * frame_pool::k_granule);
     }
-    return ::operator new(n);
+    return allocate_frame_slow(n);
 #elif WEFT_FRAME_ALLOCATOR_MIMALLOC
+    frame_pool::bump(this_thread_frame_pool().allocated_);
     void* p = mi_malloc(n);
     if (p == nullptr) throw std::bad_alloc();
     return p;
 #else
+    frame_pool::bump(this_thread_frame_pool().allocated_);
     return ::operator new(n);
 #endif
 }
 
 WEFT_ALWAYS_INLINE void free_frame(void* p, std::size_t n) noexcept {
-    frame_pool& pool = this_thread_frame_pool();
-    frame_pool::bump(pool.freed_);
 #if WEFT_FRAME_ALLOCATOR_POOL
     // A frame may be freed on another thread than the one that allocated it; it
     // then joins this thread's list. The cap bounds what a thread that mostly
     // frees (a join point) can hoard.
+    frame_pool& pool = *tls_frame_pool;  // k_no_pool looks full: it never gets past the cap test
     const std::size_t cls = (n - 1) / frame_pool::k_granule;
-    if (cls < frame_pool::k_classes) {
+    if (cls < frame_pool::k_classes) [[likely]] {
         frame_pool::size_class& c = pool.classes_[cls];
-        if (c.cached < frame_pool::k_max_cached) {
+        if (c.cached < frame_pool::k_max_cached) [[likely]] {
             auto* b = static_cast<frame_pool::free_block*>(p);
             b->next = c.head;
             c.head = b;
             ++c.cached;
+            frame_pool::bump(pool.freed_);
             return;
         }
     }
-    ::operator delete(p);
+    free_frame_slow(p, n);
 #elif WEFT_FRAME_ALLOCATOR_MIMALLOC
     (void)n;
+    frame_pool::bump(this_thread_frame_pool().freed_);
     mi_free(p);
 #else
     (void)n;
+    frame_pool::bump(this_thread_frame_pool().freed_);
     ::operator delete(p);
 #endif
 }
