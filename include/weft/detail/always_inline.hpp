@@ -15,8 +15,12 @@
 // After a lambda's parameter list: `[](auto& x) WEFT_LAMBDA_INLINE { ... }`.
 #define WEFT_LAMBDA_INLINE __attribute__((always_inline))
 #define WEFT_COLD [[gnu::cold, gnu::noinline]]
+// For a hot function's less common paths (not cold: they run, just not on every
+// call), so that the hot path's own code stays small and needs no saved registers.
+#define WEFT_NOINLINE [[gnu::noinline]]
 #else
 #define WEFT_ALWAYS_INLINE inline
 #define WEFT_LAMBDA_INLINE
 #define WEFT_COLD
+#define WEFT_NOINLINE
 #endif

@@ -111,36 +111,54 @@ private:
             fj.first_error_.compare_exchange_strong(none, static_cast<std::int32_t>(p.index_),
                                                     std::memory_order_relaxed);
         }
-        if (!p.inline_) {
-            // A remote child. acq_rel: release publishes this child's result to
-            // whoever resumes the parent; acquire (when we are last) sees every
-            // other child's result and the chain's.
-            if (fj.remote_.fetch_sub(1, std::memory_order_acq_rel) == 1) return fj.parent_;
-            return std::noop_coroutine();
-        }
+        if (!p.inline_) [[unlikely]] return fj.remote_done();
         const std::uint32_t k = p.index_ + 1;
         if (k == fj.n_) return fj.parent_;  // the chain ran every child: no atomics
         child_ref next = fj.children_[k];
-        if (fj.sequential_) {
-            next.promise->inline_ = true;
-            return next.handle;
-        }
         // The worker may differ from the one that forked: the child may have
         // migrated after a suspension. Then its deque never holds child k's tag.
         // There may be no worker at all: a user's awaitable may have resumed the
         // child from its own thread; then children k.. stay where they are.
-        if (worker_context* w = tls_worker) {
+        worker_context* w = tls_worker;
+        if (!fj.sequential_ && w != nullptr) [[likely]] {
             const std::uintptr_t item = w->queue_.pop();
-            if (item == as_fresh_child(next.handle)) {
+            if (item == as_fresh_child(next.handle)) [[likely]] {
                 next.promise->inline_ = true;
                 return next.handle;
             }
-            if (item != 0) push_local(*w, item);  // just popped: there is room
+            return fj.chain_ends(*w, item, k);
         }
-        const auto remote = static_cast<std::int64_t>(fj.n_ - k);
+        if (fj.sequential_) {
+            next.promise->inline_ = true;
+            return next.handle;
+        }
+        return fj.chain_ends(k);
+    }
+
+    // The paths off the inline chain, out of line so that child_done's own path
+    // needs no saved registers.
+
+    // A remote child finished.
+    WEFT_NOINLINE std::coroutine_handle<> remote_done() noexcept {
+        // acq_rel: release publishes this child's result to whoever resumes the
+        // parent; acquire (when we are last) sees every other child's result and
+        // the chain's.
+        if (remote_.fetch_sub(1, std::memory_order_acq_rel) == 1) return parent_;
+        return std::noop_coroutine();
+    }
+
+    // The chain's pop found something else than child k's tag: put it back.
+    WEFT_NOINLINE std::coroutine_handle<> chain_ends(worker_context& w, std::uintptr_t item, std::uint32_t k) noexcept {
+        if (item != 0) push_local(w, item);  // just popped: there is room
+        return chain_ends(k);
+    }
+
+    // The chain ends at child k: children k .. n-1 are remote.
+    WEFT_NOINLINE std::coroutine_handle<> chain_ends(std::uint32_t k) noexcept {
+        const auto remote = static_cast<std::int64_t>(n_ - k);
         // acq_rel: see INV-FJ. release publishes the inline children's results to
         // the remote child that finishes last; acquire sees theirs if we are last.
-        if (fj.remote_.fetch_add(remote, std::memory_order_acq_rel) + remote == 0) return fj.parent_;
+        if (remote_.fetch_add(remote, std::memory_order_acq_rel) + remote == 0) return parent_;
         return std::noop_coroutine();
     }
 
