@@ -10,10 +10,12 @@
 #include "test_support.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 
 namespace {
@@ -355,6 +357,37 @@ TEST_CASE("an unstarted task frees its frame and destroys its parameters exactly
     REQUIRE_FALSE(ran);
     REQUIRE(c.constructed.load() > 0);
     REQUIRE(c.live() == 0);
+    REQUIRE(live_frames() == frames_before);
+}
+
+// Makes a frame in its destructor, which runs at thread exit after the thread's
+// frame pool was handed back (it was constructed before the pool, so it is
+// destroyed after it). Reports how many live frames that added.
+struct frame_after_pool_gone {
+    std::atomic<std::int64_t>* seen = nullptr;
+    ~frame_after_pool_gone() {
+        if (seen == nullptr) return;
+        const std::int64_t before = live_frames();
+        weft::task<int> t = value(2);
+        seen->store(live_frames() - before);
+    }
+};
+thread_local frame_after_pool_gone tls_frame_after_pool_gone;
+
+TEST_CASE("frames are counted on a thread whose first frame event is a free, and after its pool is gone") {
+    const std::int64_t frames_before = live_frames();
+    weft::task<int> made_here = value(1);
+    REQUIRE(live_frames() == frames_before + 1);
+    // This thread's first frame event frees a frame made on another thread.
+    std::thread([&] { weft::task<int> t = std::move(made_here); }).join();
+    REQUIRE(live_frames() == frames_before);
+
+    std::atomic<std::int64_t> seen{-1};
+    std::thread([&] {
+        tls_frame_after_pool_gone.seen = &seen;  // constructed now, before this thread's pool
+        weft::task<int> t = value(3);            // makes the pool
+    }).join();
+    REQUIRE(seen.load() == 1);  // the late frame was counted while it lived
     REQUIRE(live_frames() == frames_before);
 }
 
