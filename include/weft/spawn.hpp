@@ -20,7 +20,7 @@ class join_handle;
 
 namespace detail {
 
-// promise_base::spawn_state_ of a spawned task:
+// spawn_record::state (task.hpp) of a spawned task:
 //   k_running  the task has not finished; the handle holds it, nobody awaits it
 //   k_done     finished; the handle will collect the result and free the frame
 //   k_detached the handle was dropped: the task frees itself when it finishes
@@ -49,11 +49,11 @@ inline std::coroutine_handle<> spawned_done(promise_base& p) noexcept {
     if (p.inline_) return p.continuation_;  // the joiner ran us itself: no atomics
     // acq_rel: release publishes the result to the handle's acquire in await or
     // detach; acquire sees the awaiter's state before it suspended (its CAS).
-    const std::uintptr_t old = p.spawn_state_.exchange(k_done, std::memory_order_acq_rel);
+    const std::uintptr_t old = p.spawn_->state.exchange(k_done, std::memory_order_acq_rel);
     if (old == k_running) return std::noop_coroutine();
     auto self = std::coroutine_handle<>::from_address(p.join_);
     if (old == k_detached) {
-        finish_detached(p.runtime_id_, self);  // destroys this frame
+        finish_detached(p.spawn_->runtime_id, self);  // destroys this frame
         return std::noop_coroutine();
     }
     return std::coroutine_handle<>::from_address(reinterpret_cast<void*>(old));
@@ -62,14 +62,13 @@ inline std::coroutine_handle<> spawned_done(promise_base& p) noexcept {
 template <class T>
 std::coroutine_handle<task_promise<T>> prepare_spawn(task<T>& t, std::uint64_t runtime_id, const char* call) {
     task<T>::check_awaitable(t.handle(), call);
-    auto* root = new cancel_scope(nullptr);  // before release(): t still owns the frame if this throws
+    auto* record = new spawn_record(runtime_id);  // before release(): t still owns the frame if this throws
     auto h = t.release();
     promise_base& p = h.promise();
-    p.owned_scope_ = root;
-    p.scope_ = root;
+    p.spawn_ = record;
+    p.scope_ = &record->scope;
     p.on_done_ = &spawned_done;
     p.join_ = h.address();
-    p.runtime_id_ = runtime_id;
     return h;
 }
 
@@ -97,7 +96,7 @@ public:
     // True when the task has finished (its result is ready to collect).
     bool done() const noexcept {
         // acquire: pairs with spawned_done()'s release.
-        return h_ && h_.promise().spawn_state_.load(std::memory_order_acquire) == detail::k_done;
+        return h_ && h_.promise().spawn_->state.load(std::memory_order_acquire) == detail::k_done;
     }
 
     // Cancels the task (asyncio's Task.cancel): it stops with weft::cancelled at
@@ -106,7 +105,7 @@ public:
     // the task caught it. Tasks it awaits or forks are cancelled with it; tasks
     // it spawned are not. No effect once the task finished, or on an empty handle.
     void cancel() noexcept {
-        if (h_) h_.promise().owned_scope_->cancel();
+        if (h_) h_.promise().spawn_->scope.cancel();
     }
 
     // Lets the task run on without anyone waiting for it; the runtime frees it
@@ -116,11 +115,11 @@ public:
         auto h = std::exchange(h_, nullptr);
         detail::promise_base& p = h.promise();
         // acquire: pairs with spawned_done()'s release before we free the frame.
-        if (p.spawn_state_.load(std::memory_order_acquire) == detail::k_done) {
+        if (p.spawn_->state.load(std::memory_order_acquire) == detail::k_done) {
             h.destroy();
             return;
         }
-        detail::detach_task(p.runtime_id_, h, p.spawn_state_);
+        detail::detach_task(p.spawn_->runtime_id, h, p.spawn_->state);
     }
 
     class awaiter {
@@ -134,7 +133,7 @@ public:
             // awaiter from another runtime would move into this one, beyond the
             // reach of its own runtime's shutdown.
             const detail::worker_context* w = detail::tls_worker;
-            if (w != nullptr && w->runtime_id_ != jh_.h_.promise().runtime_id_)
+            if (w != nullptr && w->runtime_id_ != jh_.h_.promise().spawn_->runtime_id)
                 throw usage_error(
                     "co_await on a weft::join_handle from another runtime: await a task's handle "
                     "from tasks of the runtime that spawned it");
@@ -161,7 +160,7 @@ public:
             // acq_rel on success: release publishes our state to the thread that
             // will resume us (its exchange acquires). acquire on failure: the task
             // finished; see its result.
-            if (p.spawn_state_.compare_exchange_strong(expected, detail::as_item(parent),
+            if (p.spawn_->state.compare_exchange_strong(expected, detail::as_item(parent),
                                                        std::memory_order_acq_rel,
                                                        std::memory_order_acquire)) {
                 return std::noop_coroutine();

@@ -26,6 +26,19 @@ class task;
 
 namespace detail {
 
+// What a spawned task shares with its join_handle and its runtime (spawn.hpp):
+// allocated by spawn, owned by the frame, freed with it. Kept out of the promise
+// so that the many tasks that are never spawned carry one pointer for it.
+struct spawn_record {
+    explicit spawn_record(std::uint64_t runtime) noexcept : scope(nullptr), runtime_id(runtime) {}
+    // The root cancellation scope join_handle::cancel() cancels (the task's
+    // scope_ starts out pointing to it).
+    cancel_scope scope;
+    // See spawn.hpp for the states.
+    std::atomic<std::uintptr_t> state{0};
+    const std::uint64_t runtime_id;
+};
+
 // What every task frame carries besides its result. A task awaited directly uses
 // only `continuation_`; a fork-join child or a spawned task also gets `on_done_`,
 // which decides who runs next when it finishes (see fork_join.hpp, spawn.hpp).
@@ -41,12 +54,9 @@ struct promise_base : cancel_context {
     // before the task starts; read by the final awaiter.
     std::coroutine_handle<> continuation_ = nullptr;
     on_done_fn on_done_ = nullptr;
-    // Spawned tasks only: the root cancellation scope join_handle::cancel()
-    // cancels, owned by the frame (scope_ starts out pointing to it).
-    cancel_scope* owned_scope_ = nullptr;
+    // Spawned tasks only, owned by the frame.
+    spawn_record* spawn_ = nullptr;
     std::exception_ptr error_;
-    // Spawned tasks only: see spawn.hpp for the states.
-    std::atomic<std::uintptr_t> spawn_state_{0};
     // True when the joiner itself started this task from its own deque (no thief
     // involved), so finishing needs no atomic read-modify-write. Written by the
     // thread that starts the task, before it starts; read when it finishes.
@@ -55,12 +65,11 @@ struct promise_base : cancel_context {
     // whoever installs it (fork_join.hpp, spawn.hpp), so no initial value.
     std::uint32_t index_;
     void* join_;
-    std::uint64_t runtime_id_;
 
     promise_base() noexcept = default;
     promise_base(const promise_base&) = delete;
     promise_base& operator=(const promise_base&) = delete;
-    ~promise_base() { delete owned_scope_; }
+    ~promise_base() { delete spawn_; }
 
     WEFT_ALWAYS_INLINE static void* operator new(std::size_t n) { return allocate_frame(n); }
     WEFT_ALWAYS_INLINE static void operator delete(void* p, std::size_t n) noexcept { free_frame(p, n); }
