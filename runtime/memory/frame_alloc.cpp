@@ -67,10 +67,10 @@ thread_local pool_owner tls_pool_owner;
 
 // Used only by exiting threads, so shared: every list looks full, so frees go
 // straight to the system and allocations find no cached block. Several threads
-// may count on it at once, so its counters take read-modify-writes.
+// may count on it at once (frame_pool::count).
 frame_pool* fallback_pool() {
     static frame_pool* pool = [] {
-        auto* p = new frame_pool(frame_pool::always_miss{});
+        auto* p = new frame_pool(frame_pool::always_miss{}, /*shared=*/true);
         registry& r = the_registry();
         std::lock_guard lock(r.mutex);
         p->next_registered_ = r.live;
@@ -98,32 +98,25 @@ frame_pool* make_frame_pool() {
 
 #if WEFT_FRAME_ALLOCATOR_POOL
 void* allocate_frame_slow(std::size_t n) {
-    if (tls_pool_retired) {
-        // relaxed: a statistic, like bump(); fetch_add because threads share it.
-        fallback_pool()->allocated_.fetch_add(1, std::memory_order_relaxed);
-        return ::operator new(n);
-    }
-    // The list of the frame's class was empty (a pool made just now is empty too).
-    frame_pool& pool = this_thread_frame_pool();  // makes it on the thread's first frame
+    // The list of the frame's class was empty: a pool made just now is empty too,
+    // and the fallback of an exiting thread always is.
+    frame_pool& pool = this_thread_frame_pool();
     const std::size_t cls = (n - 1) / frame_pool::k_granule;
     // A whole size class, so that the block can serve any frame of its class later.
     void* p = ::operator new(cls < frame_pool::k_classes ? (cls + 1) * frame_pool::k_granule : n);
-    frame_pool::bump(pool.allocated_);
+    pool.count(pool.allocated_);
     return p;
 }
 
 void free_frame_slow(void* p, std::size_t n) noexcept {
-    if (tls_pool_retired) {
-        fallback_pool()->freed_.fetch_add(1, std::memory_order_relaxed);
-        ::operator delete(p);
-        return;
-    }
     frame_pool& pool = this_thread_frame_pool();
-    frame_pool::bump(pool.freed_);
+    pool.count(pool.freed_);
     const std::size_t cls = (n - 1) / frame_pool::k_granule;
     if (cls < frame_pool::k_classes) {
         frame_pool::size_class& c = pool.classes_[cls];
-        if (c.cached < frame_pool::k_max_cached) {  // a pool made just now, by this free
+        // Room only in a pool made just now, by this free (a thread's own pool
+        // came here full; the fallback always looks full).
+        if (c.cached < frame_pool::k_max_cached) {
             auto* b = static_cast<frame_pool::free_block*>(p);
             b->next = c.head;
             c.head = b;

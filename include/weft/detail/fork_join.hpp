@@ -115,24 +115,22 @@ private:
         const std::uint32_t k = p.index_ + 1;
         if (k == fj.n_) return fj.parent_;  // the chain ran every child: no atomics
         child_ref next = fj.children_[k];
+        if (fj.sequential_) [[unlikely]] {
+            next.promise->inline_ = true;
+            return next.handle;
+        }
         // The worker may differ from the one that forked: the child may have
         // migrated after a suspension. Then its deque never holds child k's tag.
         // There may be no worker at all: a user's awaitable may have resumed the
         // child from its own thread; then children k.. stay where they are.
         worker_context* w = tls_worker;
-        if (!fj.sequential_ && w != nullptr) [[likely]] {
-            const std::uintptr_t item = w->queue_.pop();
-            if (item == as_fresh_child(next.handle)) [[likely]] {
-                next.promise->inline_ = true;
-                return next.handle;
-            }
-            return fj.chain_ends(*w, item, k);
-        }
-        if (fj.sequential_) {
+        if (w == nullptr) [[unlikely]] return fj.chain_ends(k);
+        const std::uintptr_t item = w->queue_.pop();
+        if (item == as_fresh_child(next.handle)) [[likely]] {
             next.promise->inline_ = true;
             return next.handle;
         }
-        return fj.chain_ends(k);
+        return fj.chain_ends(*w, item, k);
     }
 
     // The paths off the inline chain, out of line so that child_done's own path

@@ -43,24 +43,35 @@ struct frame_pool {
         std::uint32_t cached = 0;
     };
 
-    // Written only by the owning thread; read by frame_stats() from any thread.
-    // Updated with a relaxed load + store (no read-modify-write: the owner is the
-    // only writer), so the hot path pays a plain increment.
+    // Written only by the owning thread (but see shared_); read by frame_stats()
+    // from any thread. Updated with a relaxed load + store (no read-modify-write:
+    // the owner is the only writer), so the hot path pays a plain increment.
     std::atomic<std::uint64_t> allocated_{0};
     std::atomic<std::uint64_t> freed_{0};
     size_class classes_[k_classes];
     frame_pool* next_registered_ = nullptr;
+    // The one pool several threads count on: the fallback of exiting threads
+    // (frame_alloc.cpp). Its counters take read-modify-writes.
+    bool shared_ = false;
 
     constexpr frame_pool() = default;
     // A pool whose every list is empty and looks full: allocations and frees
-    // both miss it and take the slow path (see k_no_pool).
+    // both miss it and take the slow path (k_no_pool, the fallback pool).
     struct always_miss {};
-    constexpr explicit frame_pool(always_miss) {
+    constexpr explicit frame_pool(always_miss, bool shared = false) : shared_(shared) {
         for (size_class& c : classes_) c.cached = k_max_cached;
     }
 
+    // For the pool fast paths, which never reach a shared pool (it always misses).
     WEFT_ALWAYS_INLINE static void bump(std::atomic<std::uint64_t>& c) noexcept {
         c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
+    // For any pool this_thread_frame_pool() returns, the shared one included.
+    WEFT_ALWAYS_INLINE void count(std::atomic<std::uint64_t>& c) noexcept {
+        if (shared_) [[unlikely]]
+            c.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic, like bump()
+        else
+            bump(c);
     }
 };
 
@@ -108,12 +119,14 @@ WEFT_ALWAYS_INLINE void* allocate_frame(std::size_t n) {
     }
     return allocate_frame_slow(n);
 #elif WEFT_FRAME_ALLOCATOR_MIMALLOC
-    frame_pool::bump(this_thread_frame_pool().allocated_);
+    frame_pool& pool = this_thread_frame_pool();
+    pool.count(pool.allocated_);
     void* p = mi_malloc(n);
     if (p == nullptr) throw std::bad_alloc();
     return p;
 #else
-    frame_pool::bump(this_thread_frame_pool().allocated_);
+    frame_pool& pool = this_thread_frame_pool();
+    pool.count(pool.allocated_);
     return ::operator new(n);
 #endif
 }
@@ -139,11 +152,13 @@ WEFT_ALWAYS_INLINE void free_frame(void* p, std::size_t n) noexcept {
     free_frame_slow(p, n);
 #elif WEFT_FRAME_ALLOCATOR_MIMALLOC
     (void)n;
-    frame_pool::bump(this_thread_frame_pool().freed_);
+    frame_pool& pool = this_thread_frame_pool();
+    pool.count(pool.freed_);
     mi_free(p);
 #else
     (void)n;
-    frame_pool::bump(this_thread_frame_pool().freed_);
+    frame_pool& pool = this_thread_frame_pool();
+    pool.count(pool.freed_);
     ::operator delete(p);
 #endif
 }
