@@ -15,6 +15,8 @@ constinit const frame_pool k_no_pool{frame_pool::always_miss{}};
 thread_local constinit frame_pool* tls_frame_pool __attribute__((tls_model("initial-exec"))) =
     const_cast<frame_pool*>(&k_no_pool);
 
+thread_local constinit last_frame tls_last_frame __attribute__((tls_model("initial-exec")));
+
 namespace {
 
 struct registry {
@@ -125,6 +127,14 @@ void free_frame_slow(void* p, std::size_t n) noexcept {
         }
     }
     ::operator delete(p);
+}
+#endif
+
+#if WEFT_FRAME_ALLOCATOR_SYSTEM
+void free_system_frame(void* p, std::size_t n) noexcept {
+    frame_pool& pool = this_thread_frame_pool();
+    pool.count(pool.freed_);
+    ::operator delete(p, n);
 }
 #endif
 

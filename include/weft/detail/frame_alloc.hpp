@@ -97,6 +97,34 @@ WEFT_ALWAYS_INLINE frame_pool& this_thread_frame_pool() {
     return *p;
 }
 
+// The frame allocate_frame() handed out last on this thread, for the promise
+// constructor of task<T> that runs right after it (task.hpp: promise_base::
+// note_frame). The address makes the record trustworthy: a promise whose frame
+// the compiler allocated elsewhere (clang may elide an allocation) or whose
+// parameter copies allocated frames of their own finds another address here and
+// takes no size. Written and read only by the thread that owns it.
+struct last_frame {
+    void* address = nullptr;
+    std::uint16_t size = 0;  // 0 when the frame is too large to record (over 64 KiB)
+};
+// initial-exec: see tls_frame_pool.
+WEFT_API extern thread_local constinit last_frame tls_last_frame __attribute__((tls_model("initial-exec")));
+
+WEFT_ALWAYS_INLINE void* note_allocation(void* p, std::size_t n) noexcept {
+    last_frame& l = tls_last_frame;
+    l.address = p;
+    l.size = n <= UINT16_MAX ? static_cast<std::uint16_t>(n) : 0;
+    return p;
+}
+
+#if WEFT_FRAME_ALLOCATOR_SYSTEM
+// Counts the free and hands the frame back with a sized delete, which ASAN checks
+// against the allocation's size. Out of line: GCC 12's -Wmismatched-new-delete
+// takes an inlined sized delete behind a promise's operator delete for a
+// mismatch with the ::operator new behind its operator new.
+WEFT_API void free_system_frame(void* p, std::size_t n) noexcept;
+#endif
+
 #if WEFT_FRAME_ALLOCATOR_POOL
 // The out-of-line halves of allocate_frame and free_frame: an empty list, a full
 // list, a frame above 1 KiB, or a thread without its pool yet.
@@ -114,20 +142,20 @@ WEFT_ALWAYS_INLINE void* allocate_frame(std::size_t n) {
             c.head = b->next;
             --c.cached;
             frame_pool::bump(pool.allocated_);
-            return b;
+            return note_allocation(b, n);
         }
     }
-    return allocate_frame_slow(n);
+    return note_allocation(allocate_frame_slow(n), n);
 #elif WEFT_FRAME_ALLOCATOR_MIMALLOC
     frame_pool& pool = this_thread_frame_pool();
     pool.count(pool.allocated_);
     void* p = mi_malloc(n);
     if (p == nullptr) throw std::bad_alloc();
-    return p;
+    return note_allocation(p, n);
 #else
     frame_pool& pool = this_thread_frame_pool();
     pool.count(pool.allocated_);
-    return ::operator new(n);
+    return note_allocation(::operator new(n), n);
 #endif
 }
 
@@ -156,10 +184,7 @@ WEFT_ALWAYS_INLINE void free_frame(void* p, std::size_t n) noexcept {
     pool.count(pool.freed_);
     mi_free(p);
 #else
-    (void)n;
-    frame_pool& pool = this_thread_frame_pool();
-    pool.count(pool.freed_);
-    ::operator delete(p);
+    free_system_frame(p, n);
 #endif
 }
 
