@@ -66,7 +66,7 @@ std::coroutine_handle<task_promise<T>> prepare_spawn(task<T>& t, std::uint64_t r
     auto h = t.release();
     promise_base& p = h.promise();
     p.spawn_ = record;
-    p.free_size_ = 0;  // the record needs deleting: frees go through the destroy path
+    p.free_token_ = 0;  // the record needs deleting: frees go through the destroy path
     p.scope_ = &record->scope;
     p.on_done_ = &spawned_done;
     p.join_ = h.address();

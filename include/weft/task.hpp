@@ -73,11 +73,12 @@ struct promise_base : cancel_context {
     // involved), so finishing needs no atomic read-modify-write. Written by the
     // thread that starts the task, before it starts; read when it finishes.
     bool inline_ = false;
-    // The frame's size while its frame can be freed without the coroutine's
-    // destroy path (release_frame below), else 0: set by note_frame() when the
-    // promise is made, cleared by anything that gives the frame something to
-    // destroy (an exception, a spawn record). Read by whoever releases the frame.
-    std::uint16_t free_size_;
+    // The frame's token (frame_alloc.hpp) while the frame can be freed without
+    // the coroutine's destroy path (release_frame below), else 0: set by
+    // note_frame() when the promise is made, cleared by anything that gives the
+    // frame something to destroy (an exception, a spawn record). Read by
+    // whoever releases the frame.
+    frame_token free_token_;
     // Fork-join or spawn bookkeeping, written together with on_done_ by
     // whoever installs it (fork_join.hpp, spawn.hpp), so no initial value.
     std::uint32_t index_;
@@ -107,12 +108,12 @@ struct promise_base : cancel_context {
 
     void unhandled_exception() noexcept {
         error_ = std::current_exception();
-        free_size_ = 0;  // the exception_ptr needs its destructor
+        free_token_ = 0;  // the exception_ptr needs its destructor
     }
 
     // Called by the promise's constructor, which the coroutine's ramp runs right
     // after allocating `frame` (operator new above) and copying the parameters
-    // into it. Records the frame's size when nothing in the frame but the promise
+    // into it. Records the frame's token when nothing in the frame but the promise
     // needs destroying once the coroutine has finished: every parameter copy is
     // trivially destructible (the promise's constructor sees them as Params; a
     // reference parameter shows its referred type, so it counts conservatively).
@@ -121,9 +122,9 @@ struct promise_base : cancel_context {
     WEFT_ALWAYS_INLINE void note_frame(const void* frame) noexcept {
         if constexpr ((nothing_to_destroy<Params> && ...)) {
             const last_frame& l = tls_last_frame;
-            free_size_ = l.address == frame ? l.size : 0;
+            free_token_ = l.address == frame ? l.token : 0;
         } else {
-            free_size_ = 0;
+            free_token_ = 0;
         }
     }
 
@@ -149,6 +150,9 @@ struct task_promise : promise_base {
         rethrow_if_failed();
         return std::move(value_);
     }
+    // Moves the result out of a task known to have one (when_all after its join
+    // found no failed child).
+    WEFT_ALWAYS_INLINE T take_value() noexcept(std::is_nothrow_move_constructible_v<T>) { return std::move(value_); }
 
     // Takes the coroutine's parameters (C++20 passes them to a promise
     // constructor that accepts them) only to see their types: note_frame.
@@ -191,19 +195,18 @@ struct task_promise<void> : promise_base {
 };
 
 // Frees a task's frame, the way h.destroy() would. A finished frame whose
-// promise kept its size (free_size_, see note_frame) holds nothing to destroy but
-// the promise, so it goes straight back to the frame allocator: no trip through
-// the coroutine's destroy entry and its dispatch on the suspension point (about
-// 20 instructions per fork-join child, callgrind on fib). The promise of a
-// trivially destructible result has nothing to destroy either: free_size_ != 0
-// means no exception and no spawn record.
+// promise kept its token (free_token_, see note_frame) holds nothing to destroy
+// but the promise, so it goes straight back to the frame allocator: no trip
+// through the coroutine's destroy entry and its dispatch on the suspension
+// point. The promise of a trivially destructible result has nothing to destroy
+// either: free_token_ != 0 means no exception and no spawn record.
 template <class T>
 WEFT_ALWAYS_INLINE void release_frame(std::coroutine_handle<task_promise<T>> h) noexcept {
     task_promise<T>& p = h.promise();
-    const std::size_t size = p.free_size_;
-    if (size != 0 && h.done()) [[likely]] {
+    const frame_token token = p.free_token_;
+    if (token != 0 && h.done()) [[likely]] {
         if constexpr (!task_promise<T>::k_trivial) p.~task_promise();
-        free_frame(h.address(), size);
+        free_frame_by_token(h.address(), token);
         return;
     }
     h.destroy();

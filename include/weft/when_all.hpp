@@ -26,14 +26,15 @@ namespace detail {
 template <class T>
 using value_or_monostate_t = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
 
+// The result of a child that finished without an exception: after the join
+// found no failed child (first_error() < 0), so no child's exception is checked
+// again.
 template <class T>
 WEFT_ALWAYS_INLINE value_or_monostate_t<T> take_value(task<T>& t) {
-    if constexpr (std::is_void_v<T>) {
-        t.handle().promise().take_result();
+    if constexpr (std::is_void_v<T>)
         return {};
-    } else {
-        return t.handle().promise().take_result();
-    }
+    else
+        return t.handle().promise().take_value();
 }
 
 template <class T>

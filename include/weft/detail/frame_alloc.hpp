@@ -62,6 +62,18 @@ struct frame_pool {
         for (size_class& c : classes_) c.cached = k_max_cached;
     }
 
+    // The fast path of a free: the block joins its class's list unless the list
+    // is full (k_no_pool and the shared fallback always look full).
+    WEFT_ALWAYS_INLINE bool try_cache(size_class& c, void* p) noexcept {
+        if (c.cached >= k_max_cached) [[unlikely]] return false;
+        auto* b = static_cast<free_block*>(p);
+        b->next = c.head;
+        c.head = b;
+        ++c.cached;
+        bump(freed_);
+        return true;
+    }
+
     // For the pool fast paths, which never reach a shared pool (it always misses).
     WEFT_ALWAYS_INLINE static void bump(std::atomic<std::uint64_t>& c) noexcept {
         c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -97,23 +109,38 @@ WEFT_ALWAYS_INLINE frame_pool& this_thread_frame_pool() {
     return *p;
 }
 
+// What a promise keeps to free its frame later without the frame's destroy
+// entry (free_frame_by_token): with the pool, the frame's size class plus one,
+// so the free needs no division and no range check; otherwise its size. 0: none
+// (a frame above the pool's largest class, or above 64 KiB).
+using frame_token = std::uint16_t;
+
+WEFT_ALWAYS_INLINE frame_token token_for(std::size_t n) noexcept {
+#if WEFT_FRAME_ALLOCATOR_POOL
+    const std::size_t cls = (n - 1) / frame_pool::k_granule;
+    return cls < frame_pool::k_classes ? static_cast<frame_token>(cls + 1) : 0;
+#else
+    return n <= UINT16_MAX ? static_cast<frame_token>(n) : 0;
+#endif
+}
+
 // The frame allocate_frame() handed out last on this thread, for the promise
 // constructor of task<T> that runs right after it (task.hpp: promise_base::
 // note_frame). The address makes the record trustworthy: a promise whose frame
 // the compiler allocated elsewhere (clang may elide an allocation) or whose
 // parameter copies allocated frames of their own finds another address here and
-// takes no size. Written and read only by the thread that owns it.
+// takes no token. Written and read only by the thread that owns it.
 struct last_frame {
     void* address = nullptr;
-    std::uint16_t size = 0;  // 0 when the frame is too large to record (over 64 KiB)
+    frame_token token = 0;
 };
 // initial-exec: see tls_frame_pool.
 WEFT_API extern thread_local constinit last_frame tls_last_frame __attribute__((tls_model("initial-exec")));
 
-WEFT_ALWAYS_INLINE void* note_allocation(void* p, std::size_t n) noexcept {
+WEFT_ALWAYS_INLINE void* note_allocation(void* p, frame_token token) noexcept {
     last_frame& l = tls_last_frame;
     l.address = p;
-    l.size = n <= UINT16_MAX ? static_cast<std::uint16_t>(n) : 0;
+    l.token = token;
     return p;
 }
 
@@ -142,20 +169,20 @@ WEFT_ALWAYS_INLINE void* allocate_frame(std::size_t n) {
             c.head = b->next;
             --c.cached;
             frame_pool::bump(pool.allocated_);
-            return note_allocation(b, n);
+            return note_allocation(b, static_cast<frame_token>(cls + 1));
         }
     }
-    return note_allocation(allocate_frame_slow(n), n);
+    return note_allocation(allocate_frame_slow(n), token_for(n));
 #elif WEFT_FRAME_ALLOCATOR_MIMALLOC
     frame_pool& pool = this_thread_frame_pool();
     pool.count(pool.allocated_);
     void* p = mi_malloc(n);
     if (p == nullptr) throw std::bad_alloc();
-    return note_allocation(p, n);
+    return note_allocation(p, token_for(n));
 #else
     frame_pool& pool = this_thread_frame_pool();
     pool.count(pool.allocated_);
-    return note_allocation(::operator new(n), n);
+    return note_allocation(::operator new(n), token_for(n));
 #endif
 }
 
@@ -167,15 +194,7 @@ WEFT_ALWAYS_INLINE void free_frame(void* p, std::size_t n) noexcept {
     frame_pool& pool = *tls_frame_pool;  // k_no_pool looks full: it never gets past the cap test
     const std::size_t cls = (n - 1) / frame_pool::k_granule;
     if (cls < frame_pool::k_classes) [[likely]] {
-        frame_pool::size_class& c = pool.classes_[cls];
-        if (c.cached < frame_pool::k_max_cached) [[likely]] {
-            auto* b = static_cast<frame_pool::free_block*>(p);
-            b->next = c.head;
-            c.head = b;
-            ++c.cached;
-            frame_pool::bump(pool.freed_);
-            return;
-        }
+        if (pool.try_cache(pool.classes_[cls], p)) [[likely]] return;
     }
     free_frame_slow(p, n);
 #elif WEFT_FRAME_ALLOCATOR_MIMALLOC
@@ -185,6 +204,18 @@ WEFT_ALWAYS_INLINE void free_frame(void* p, std::size_t n) noexcept {
     mi_free(p);
 #else
     free_system_frame(p, n);
+#endif
+}
+
+// Frees a frame of the given token (not 0) that allocate_frame() made: the same
+// as free_frame() with its size.
+WEFT_ALWAYS_INLINE void free_frame_by_token(void* p, frame_token token) noexcept {
+#if WEFT_FRAME_ALLOCATOR_POOL
+    frame_pool& pool = *tls_frame_pool;
+    if (pool.try_cache(pool.classes_[token - 1], p)) [[likely]] return;
+    free_frame_slow(p, std::size_t{token} * frame_pool::k_granule);  // a size of that class
+#else
+    free_frame(p, token);
 #endif
 }
 
