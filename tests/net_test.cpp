@@ -20,6 +20,7 @@
 #include <vector>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -290,17 +291,27 @@ TEST_CASE("a read into an empty buffer gives 0 at once; local_port of a closed l
     CHECK_THROWS_WITH(closed.local_port(), Catch::Matchers::StartsWith("local_port: the socket is closed"));
 }
 
+// A connect that gives up after 100 ms. Once the runtime is gone nobody accepts:
+// the listener's backlog fills, the kernel drops further SYNs, and a blocking
+// connect would wait out the SYN retries (about two minutes) before the client
+// thread could see `stop` (a loaded TSAN run hit the suite's 600 s limit so).
 int plain_connect(std::uint16_t port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    int error = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 ? 0 : errno;
+    if (error == EINPROGRESS) {
+        pollfd p{fd, POLLOUT, 0};
+        socklen_t len = sizeof error;
+        if (::poll(&p, 1, 100) != 1 || ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0) error = ETIMEDOUT;
+    }
+    if (error != 0 || ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
         ::close(fd);
         return -1;
     }
-    return fd;
+    return fd;  // blocking again, for callers that send on it
 }
 
 TEST_CASE("shutdown while accepts keep completing leaves no accepted fd behind") {
