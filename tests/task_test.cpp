@@ -241,8 +241,15 @@ struct makes_a_frame {
 
 weft::task<int> small_frame_with(makes_a_frame m) { co_return m.v + 1; }
 
+// A reference parameter to a type that is never defined in this file: the
+// promise's constructor sees that type and must still compile (this coroutine
+// exists only for that; the compilers instantiate the promise's constructor at
+// the end of the file, where defined_later below is already complete).
+struct never_defined;
+weft::task<int> takes_never_defined(never_defined&) { co_return 1; }
+
 // A reference parameter to a type that is incomplete where the coroutine is
-// defined: the promise's constructor sees that type and must still compile.
+// defined and complete later in the file.
 struct defined_later;
 int value_of(const defined_later& d);
 weft::task<int> takes_incomplete(defined_later& d) { co_return value_of(d); }
@@ -297,6 +304,8 @@ TEST_CASE("finished frames are freed once, with their result, exception and para
     REQUIRE(ran);
     defined_later later;
     REQUIRE(weft::runtime(make_config(1)).block_on(takes_incomplete(later)) == 4);
+    // Compiled, never called: there is no never_defined to pass.
+    REQUIRE(&takes_never_defined != nullptr);
     REQUIRE(results.constructed.load() >= 100);  // made in each frame, moved out of it
     REQUIRE(results.live() == 0);
     REQUIRE(errors.constructed.load() >= 50);

@@ -39,10 +39,13 @@ struct spawn_record {
     const std::uint64_t runtime_id;
 };
 
-// A parameter copy of type P needs no destructor call. A reference to a type
-// that is incomplete where the coroutine is defined counts as needing one (the
-// trait would not compile, and the answer only picks the slower, always correct
-// release path).
+// A parameter copy of type P needs no destructor call. The promise sees a
+// reference parameter as its referred type, which may be incomplete where the
+// coroutine is defined: that counts as needing one (the trait would not
+// compile, and the answer only picks the slower, always correct release path).
+// A reference to a template over an incomplete type (`const std::optional<fwd>&`)
+// is no concern here: GCC and clang instantiate a coroutine's parameter types
+// themselves, so such a coroutine does not compile with any promise.
 template <class P>
 inline constexpr bool nothing_to_destroy = [] {
     if constexpr (requires { sizeof(P); })
@@ -121,8 +124,11 @@ struct promise_base : cancel_context {
     template <class... Params>
     WEFT_ALWAYS_INLINE void note_frame(const void* frame) noexcept {
         if constexpr ((nothing_to_destroy<Params> && ...)) {
-            const last_frame& l = tls_last_frame;
+            last_frame& l = tls_last_frame;
             free_token_ = l.address == frame ? l.token : 0;
+            // Used once: no later promise can match a stale record. (Where the
+            // ramp is inlined the compiler drops the address store before it.)
+            l.address = nullptr;
         } else {
             free_token_ = 0;
         }
