@@ -106,6 +106,7 @@ struct boolean {
 };
 
 constexpr std::array<std::string_view, 3> k_io_backends = {"auto", "io_uring", "epoll"};
+constexpr std::array<std::string_view, 3> k_steal_fences = {"auto", "membarrier", "seq_cst"};
 
 // Every knob, once. Adding a knob is a field in config.hpp, a row here and a row
 // in docs/config.md. Config is `config` or `const config`, so from_env() can write
@@ -123,6 +124,7 @@ void for_each_knob(Config& c, Visit&& visit) {
     visit("io_ring_entries",        "WEFT_IO_RING_ENTRIES",        c.io_ring_entries,        power_of_two_in{8, 32768});
     visit("io_event_batch",         "WEFT_IO_EVENT_BATCH",         c.io_event_batch,         integer_in{1, 65536});
     visit("blocking_threads",       "WEFT_BLOCKING_THREADS",       c.blocking_threads,       integer_in{1, k_max_workers});
+    visit("steal_fence",            "WEFT_STEAL_FENCE",            c.steal_fence,            one_of{k_steal_fences});
 }
 
 // How validate() prints a field in its message.

@@ -18,7 +18,7 @@ namespace {
 const std::vector<std::string> k_knob_variables = {
     "WEFT_WORKERS",     "WEFT_IO_BACKEND",  "WEFT_LOCAL_QUEUE_CAPACITY", "WEFT_GLOBAL_QUEUE_INTERVAL",
     "WEFT_SPIN_ROUNDS", "WEFT_PIN_WORKERS", "WEFT_THREAD_NAME", "WEFT_IO_RING_ENTRIES", "WEFT_IO_EVENT_BATCH",
-    "WEFT_BLOCKING_THREADS",
+    "WEFT_BLOCKING_THREADS", "WEFT_STEAL_FENCE",
 };
 
 // Sets (or, with nullopt, unsets) one variable and puts back what was there.
@@ -116,6 +116,7 @@ TEST_CASE("the default config is valid") {
     CHECK(c.io_ring_entries == 256);
     CHECK(c.io_event_batch == 256);
     CHECK(c.blocking_threads == 2);
+    CHECK(c.steal_fence == "auto");
 }
 
 TEST_CASE("from_env with no WEFT variables set returns the defaults") {
@@ -129,6 +130,7 @@ TEST_CASE("from_env with no WEFT variables set returns the defaults") {
     CHECK(c.spin_rounds == d.spin_rounds);
     CHECK(c.pin_workers == d.pin_workers);
     CHECK(c.thread_name == d.thread_name);
+    CHECK(c.steal_fence == d.steal_fence);
 }
 
 TEST_CASE("a designated initializer changes only the fields it names") {
@@ -195,6 +197,9 @@ TEST_CASE("from_env reads a good value for every knob") {
     CHECK(from_env_with("WEFT_IO_BACKEND", "auto").io_backend == "auto");
     CHECK(from_env_with("WEFT_IO_BACKEND", "io_uring").io_backend == "io_uring");
     CHECK(from_env_with("WEFT_IO_BACKEND", "epoll").io_backend == "epoll");
+    CHECK(from_env_with("WEFT_STEAL_FENCE", "auto").steal_fence == "auto");
+    CHECK(from_env_with("WEFT_STEAL_FENCE", "membarrier").steal_fence == "membarrier");
+    CHECK(from_env_with("WEFT_STEAL_FENCE", "seq_cst").steal_fence == "seq_cst");
     CHECK(from_env_with("WEFT_LOCAL_QUEUE_CAPACITY", "2").local_queue_capacity == 2);
     CHECK(from_env_with("WEFT_LOCAL_QUEUE_CAPACITY", "4").local_queue_capacity == 4);
     CHECK(from_env_with("WEFT_LOCAL_QUEUE_CAPACITY", "1048576").local_queue_capacity == 1048576);
@@ -248,6 +253,17 @@ TEST_CASE("validate accepts auto, io_uring and epoll and rejects any other io_ba
     require_invalid(weft::config{.io_backend = ""}, "io_backend", "");
     CHECK_THROWS_WITH(weft::config{.io_backend = "uring"}.validate(),
                       "io_backend=\"uring\": expected one of auto, io_uring, epoll");
+}
+
+TEST_CASE("validate accepts auto, membarrier and seq_cst and rejects any other steal_fence") {
+    for (const char* good : {"auto", "membarrier", "seq_cst"}) {
+        INFO("steal_fence=" << good);
+        CHECK_NOTHROW(weft::config{.steal_fence = good}.validate());
+    }
+    require_invalid(weft::config{.steal_fence = "mfence"}, "steal_fence", "mfence");
+    CHECK_THROWS_WITH(weft::config{.steal_fence = "SEQ_CST"}.validate(),
+                      "steal_fence=\"SEQ_CST\": expected one of auto, membarrier, seq_cst");
+    require_env_rejected("WEFT_STEAL_FENCE", "");
 }
 
 TEST_CASE("validate rejects a local_queue_capacity that is not a power of two in 2..1048576") {

@@ -70,16 +70,24 @@ void spin_pause(unsigned& spins) {
     if (++spins % 64 == 0) std::this_thread::yield();
 }
 
+// `stealable` is the asymmetric-fence pop where the kernel has expedited
+// membarrier (run_queue.hpp), `stealable_fenced` the seq_cst pop.
+const char* mode_name(run_queue::sharing mode) {
+    if (mode == run_queue::sharing::stealable_fenced) return "seq_cst pop";
+    return weft::detail::asymmetric_fence_available() ? "asymmetric-fence pop" : "seq_cst pop (no membarrier)";
+}
+
 struct owner_stats {
     std::uint64_t popped = 0;
     std::uint64_t overflows = 0;
     std::uint64_t spilled = 0;
 };
 
-// The owner pushes every item. In odd blocks of 1000 it also pops after every
-// third push; in even blocks it only pushes, so the ring fills up. A full ring
-// is handled as push_overflow() does: take_oldest_half() claims the oldest half
-// (here: the owner counts them as taken), then push again.
+// The owner pushes every item, in blocks of 1000 of three kinds: push only (the
+// ring fills up); pop after every third push; pop twice after every push (the
+// ring drains, then holds one item at a time, so nearly every pop races the
+// thieves for the last one). A full ring is handled as push_overflow() does: take_oldest_half()
+// claims the oldest half (here: the owner counts them as taken), then push again.
 owner_stats run_owner(run_queue& q, tally& t, std::size_t n, std::atomic<bool>& owner_done) {
     owner_stats s;
     std::vector<std::uintptr_t> spill(q.capacity() / 2);
@@ -93,7 +101,9 @@ owner_stats run_owner(run_queue& q, tally& t, std::size_t n, std::atomic<bool>& 
             for (std::size_t j = 0; j < k; ++j) t.take(spill[j]);
             s.spilled += k;
         }
-        if ((i / 1000) % 2 == 1 && i % 3 == 0) {
+        const std::size_t block = (i / 1000) % 3;
+        const int pops = block == 2 ? 2 : block == 1 && i % 3 == 0 ? 1 : 0;
+        for (int p = 0; p < pops; ++p) {
             if (const std::uintptr_t x = q.pop()) {
                 t.take(x);
                 ++s.popped;
@@ -129,8 +139,9 @@ std::uint64_t run_thief(run_queue& q, tally& t, const std::atomic<bool>& owner_d
 TEST_CASE("run_queue: every item is taken exactly once by the owner's pops and spills and two thieves",
           "[stress]") {
     const std::size_t capacity = GENERATE(std::size_t{4}, std::size_t{256});
+    const run_queue::sharing mode = GENERATE(run_queue::sharing::stealable, run_queue::sharing::stealable_fenced);
     const std::size_t n = scaled<std::size_t>(1'000'000);
-    run_queue q(capacity);
+    run_queue q(capacity, mode);
     tally t(n);
     std::atomic<bool> owner_done{false};
     std::uint64_t stolen[2] = {0, 0};
@@ -139,7 +150,7 @@ TEST_CASE("run_queue: every item is taken exactly once by the owner's pops and s
     const owner_stats s = run_owner(q, t, n, owner_done);
     for (std::thread& th : thieves) th.join();
 
-    INFO("capacity " << capacity << ": popped " << s.popped << ", spilled " << s.spilled << " in " << s.overflows
+    INFO(mode_name(mode) << ", capacity " << capacity << ": popped " << s.popped << ", spilled " << s.spilled << " in " << s.overflows
                      << " overflows, stolen " << stolen[0] << " + " << stolen[1]);
     REQUIRE(t.errors() == 0);
     REQUIRE(t.total() == n);
@@ -152,8 +163,9 @@ TEST_CASE("run_queue: every item is taken exactly once by the owner's pops and s
 
 TEST_CASE("run_queue: the last item goes to exactly one of the owner's pop and two thieves' steals",
           "[stress]") {
+    const run_queue::sharing mode = GENERATE(run_queue::sharing::stealable, run_queue::sharing::stealable_fenced);
     const std::size_t rounds = scaled<std::size_t>(100'000);
-    run_queue q(4);
+    run_queue q(4, mode);
     tally t(rounds);
     // round_: the round whose single item is in the ring (written by the owner,
     // after its push). acks_: thieves done with their steal (each adds 1 per round).
@@ -196,7 +208,7 @@ TEST_CASE("run_queue: the last item goes to exactly one of the owner's pop and t
     }
     a.join();
     b.join();
-    INFO("owner won " << owner_wins << ", thieves won " << thief_wins.load() << " of " << rounds);
+    INFO(mode_name(mode) << ": owner won " << owner_wins << ", thieves won " << thief_wins.load() << " of " << rounds);
     REQUIRE(failed_pushes == 0);
     REQUIRE(left_behind == 0);
     REQUIRE(t.errors() == 0);

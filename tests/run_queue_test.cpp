@@ -32,7 +32,8 @@ TEST_CASE("an empty run_queue gives 0 to pop and steal") {
 }
 
 TEST_CASE("run_queue pops newest first and steals oldest first") {
-    run_queue q(8);
+    const run_queue::sharing mode = GENERATE(run_queue::sharing::stealable, run_queue::sharing::stealable_fenced);
+    run_queue q(8, mode);
     for (std::size_t i = 0; i < 6; ++i) REQUIRE(q.push(item(i)));
     REQUIRE(q.pop() == item(5));
     REQUIRE(q.steal() == item(0));
@@ -46,7 +47,8 @@ TEST_CASE("run_queue pops newest first and steals oldest first") {
 
 TEST_CASE("run_queue push returns false when the ring is full") {
     const std::size_t capacity = GENERATE(std::size_t{2}, std::size_t{4}, std::size_t{256});
-    run_queue q(capacity);
+    const run_queue::sharing mode = GENERATE(run_queue::sharing::stealable, run_queue::sharing::stealable_fenced);
+    run_queue q(capacity, mode);
     for (std::size_t i = 0; i < capacity; ++i) REQUIRE(q.push(item(i)));
     REQUIRE_FALSE(q.push(item(capacity)));
     // A steal frees one slot, at the other end.
@@ -135,4 +137,16 @@ TEST_CASE("an owner_only run_queue pops newest first, overflows and wraps like a
         REQUIRE(q.pop() == 0);
         REQUIRE(q.looks_empty());
     }
+}
+
+TEST_CASE("the asymmetric fence's heavy side succeeds wherever it is available") {
+    // The kernels weft supports (io_uring: 5.1 and later) all have expedited
+    // membarrier; a seccomp filter may still refuse it, and then the queues keep
+    // the seq_cst pop.
+    if (!weft::detail::asymmetric_fence_available()) {
+        WARN("membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) is unavailable here: run queues use the seq_cst pop");
+        return;
+    }
+    REQUIRE(weft::detail::asymmetric_fence_available());  // cached, and stays true
+    for (int i = 0; i < 3; ++i) REQUIRE(weft::detail::heavy_fence());
 }

@@ -1,6 +1,7 @@
 // Tests for weft::runtime and weft::run: construction and validation, block_on
 // (results, exceptions, misuse from a worker, many callers at once), yield
 // fairness, parking when idle, and shutdown without leaks or hangs.
+#include <weft/detail/asymmetric_fence.hpp>
 #include <weft/event.hpp>
 #include <weft/runtime.hpp>
 #include <weft/spawn.hpp>
@@ -148,6 +149,25 @@ TEST_CASE("runtime(config) validates its configuration") {
         REQUIRE(e.value() == "0");
     }
     REQUIRE_THROWS_AS(weft::runtime(make_config(1, 3)), weft::config_error);  // not a power of two
+}
+
+TEST_CASE("every steal_fence runs fork-join work across workers; membarrier is refused only where unavailable") {
+    for (const char* fence : {"auto", "seq_cst", "membarrier"}) {
+        INFO("steal_fence=" << fence);
+        weft::config cfg = make_config(2);
+        cfg.steal_fence = fence;
+        if (std::string(fence) == "membarrier" && !weft::detail::asymmetric_fence_available()) {
+            REQUIRE_THROWS_WITH(weft::runtime(cfg), Catch::Matchers::Contains("steal_fence=\"membarrier\""));
+            continue;
+        }
+        weft::runtime rt(cfg);
+        REQUIRE(rt.block_on(fib(22)) == 17711);
+    }
+    // One worker has no thieves: any fence is accepted and none is used.
+    weft::config one = make_config(1);
+    one.steal_fence = "membarrier";
+    weft::runtime rt(one);
+    REQUIRE(rt.block_on(fib(15)) == 610);
 }
 
 TEST_CASE("workers() reports the configured number of workers") {

@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -97,12 +98,17 @@ weft::task<std::size_t> yield_storm(task_counters& c, int tasks, int yields) {
 
 TEST_CASE("scheduler: a million spawn+join pairs on two workers all complete", "[stress]") {
     const std::size_t capacity = GENERATE(std::size_t{4}, std::size_t{256});
+    // The deques' two ways of settling a pop against a steal (config::steal_fence).
+    const std::string fence = GENERATE(std::string("auto"), std::string("seq_cst"));
+    INFO("steal_fence=" << fence);
     const std::uint64_t n = scaled<std::uint64_t>(1'000'000);
     task_counters c;
     const std::int64_t frames_before = live_frames();
     std::uint64_t sum = 0;
     {
-        weft::runtime rt(make_config(2, capacity));
+        weft::config cfg = make_config(2, capacity);
+        cfg.steal_fence = fence;
+        weft::runtime rt(cfg);
         sum = rt.block_on(spawn_join_million(c, n));
     }
     REQUIRE(c.created.load() == n);
@@ -159,11 +165,15 @@ TEST_CASE("scheduler: block_on from four threads at once while workers park and 
 
 TEST_CASE("scheduler: fib(25) through when_all on two workers with capacity 4 is right every time",
           "[stress]") {
+    const std::string fence = GENERATE(std::string("auto"), std::string("seq_cst"));
+    INFO("steal_fence=" << fence);
     const int repetitions = scaled(20);
     const std::int64_t frames_before = live_frames();
     int right = 0;
     {
-        weft::runtime rt(make_config(2, 4));
+        weft::config cfg = make_config(2, 4);
+        cfg.steal_fence = fence;
+        weft::runtime rt(cfg);
         watchdog dog("fib(25) fork-join test: a run never finished", k_hang_limit);
         for (int i = 0; i < repetitions; ++i) {
             if (rt.block_on(fib(25)) == 75025) ++right;

@@ -73,6 +73,14 @@ struct WEFT_API config {
     // not poll); io_uring does not use them. Env WEFT_BLOCKING_THREADS, 1..1024.
     unsigned blocking_threads = 2;
 
+    // How a worker's deque settles the race between its owner's pop and a
+    // thief's steal when the runtime has more than one worker: "auto"
+    // (membarrier where the kernel allows it, else seq_cst), "membarrier" (the
+    // owner's pop pays no fence and each steal makes a membarrier system call;
+    // a runtime that cannot have it throws config_error) or "seq_cst" (every
+    // pop pays a full fence, steals pay nothing extra). Env WEFT_STEAL_FENCE.
+    std::string steal_fence = "auto";
+
     // The defaults, overridden by every WEFT_* variable above that is set, then
     // validate()d. Throws config_error naming the variable and its raw value, e.g.
     // WEFT_WORKERS="lots": expected an integer in 1..1024. Other WEFT_* variables

@@ -136,10 +136,26 @@ void schedule_yielded(worker_context& w, std::coroutine_handle<> h) {
     w.scheduler_->notify_parked();
 }
 
+namespace {
+
+// config::steal_fence for a runtime's deques. One worker: nobody steals.
+run_queue::sharing choose_sharing(const config& cfg) {
+    if (cfg.workers == 1) return run_queue::sharing::owner_only;
+    if (cfg.steal_fence == "seq_cst") return run_queue::sharing::stealable_fenced;
+    if (cfg.steal_fence == "membarrier" && !asymmetric_fence_available())
+        throw config_error("steal_fence", cfg.steal_fence,
+                           "needs a kernel that allows membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) "
+                           "(Linux 4.14 or later, not refused by seccomp); \"auto\" falls back to seq_cst");
+    return run_queue::sharing::stealable;  // membarrier where available (run_queue.hpp)
+}
+
+}  // namespace
+
 scheduler::scheduler(const config& cfg)
     : cfg_(cfg),
       id_(register_runtime()),
       backend_(reactor::choose(cfg)),
+      sharing_(choose_sharing(cfg)),
       idle_(cfg.workers),
       blocking_(cfg.blocking_threads, cfg.thread_name) {
     try {

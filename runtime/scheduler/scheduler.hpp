@@ -34,6 +34,8 @@ public:
     injector& inject_queue() noexcept { return injector_; }
     idle& idle_state() noexcept { return idle_; }
     io_backend_kind io_backend() const noexcept { return backend_; }
+    // How the workers' deques settle a pop against a steal (config::steal_fence).
+    run_queue::sharing deque_sharing() const noexcept { return sharing_; }
     blocking_pool& blocking() noexcept { return blocking_; }
 
     bool stopping() const noexcept {
@@ -64,6 +66,7 @@ private:
     const config cfg_;
     const std::uint64_t id_;
     const io_backend_kind backend_;
+    const run_queue::sharing sharing_;
     idle idle_;
     injector injector_;
     std::vector<std::unique_ptr<worker>> workers_;

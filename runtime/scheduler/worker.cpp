@@ -15,8 +15,8 @@ namespace weft::detail {
 
 
 worker::worker(scheduler& s, unsigned index, std::unique_ptr<reactor> io)
-    : worker_context(s, s.id(), index, s.settings().local_queue_capacity, s.idle_state().state(),
-                     s.worker_count()),
+    : worker_context(s, s.id(), index, s.settings().local_queue_capacity, s.deque_sharing(),
+                     s.idle_state().state(), s.worker_count()),
       io_(std::move(io)),
       rng_(0x9e3779b9u * (index + 1)) {}
 

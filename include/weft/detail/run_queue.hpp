@@ -14,15 +14,30 @@
 // backs off, or the owner sees that top and bottom meet and settles the item with
 // the same CAS on `top_` the thief uses: exactly one of them wins it.
 //
+// Asymmetric mode (the default for a stealable queue where Linux supports it).
+// The owner pops far more often than thieves steal (a fork-join pops once per
+// fork; fib 32 at 2 workers steals about 20 times in 7 million pops), so the
+// owner's half of that race uses the light side of an asymmetric fence
+// (asymmetric_fence.hpp): a release store of `bottom_`, a compiler-only fence,
+// a load of `top_`. A thief that finds items runs the heavy side (membarrier)
+// between its load of `top_` and a second load of `bottom_`, and decides on the
+// second. The fence's pairing gives the same outcome as the seq_cst total order:
+// either the thief's second load sees the lowered bottom and it backs off, or
+// the owner's load of `top_` sees the thief's `top_` (or a later one) and the
+// owner settles the item with the CAS. The seq_cst store cost 3-6 % of fib's
+// and skynet's time at 2 workers (weft-forkjoin, 2-core VM, 2026-12-02); a steal
+// now costs a system call. `stealable_fenced`, or a kernel without expedited
+// membarrier, keeps the seq_cst pop.
+//
 // Private mode. A runtime with one worker has no thieves: nothing ever calls
-// steal() on its queue, so pop() needs no last-element race and skips the seq_cst
-// store (an `xchg` on x86, about a tenth of a fork-join's time in fib at 1 worker).
+// steal() on its queue, so pop() needs no last-element race and no fence at all.
 //
 // Items are `std::uintptr_t`: a coroutine frame address, whose bit 0 may carry a
 // tag (see worker_context.hpp). 0 means "nothing".
 #pragma once
 
 #include <weft/detail/always_inline.hpp>
+#include <weft/detail/asymmetric_fence.hpp>
 
 #include <atomic>
 #include <cassert>
@@ -34,13 +49,16 @@ namespace weft::detail {
 
 class run_queue {
 public:
-    enum class sharing { stealable, owner_only };
+    // `stealable`: asymmetric mode where the kernel supports it, else the seq_cst
+    // pop. `stealable_fenced`: the seq_cst pop always. `owner_only`: the caller
+    // promises that no thread but the owner ever calls steal() (see "Private
+    // mode" above).
+    enum class sharing { stealable, stealable_fenced, owner_only };
 
-    // `owner_only`: the caller promises that no thread but the owner ever calls
-    // steal() (see "Private mode" above).
     explicit run_queue(std::size_t capacity, sharing mode = sharing::stealable)
         : mask_(static_cast<std::int64_t>(capacity) - 1),
           owner_only_(mode == sharing::owner_only),
+          asymmetric_(mode == sharing::stealable && asymmetric_fence_available()),
           slots_(new std::atomic<std::uintptr_t>[capacity]) {
         assert(capacity >= 2 && (capacity & (capacity - 1)) == 0);
         for (std::size_t i = 0; i < capacity; ++i) slots_[i].store(0, std::memory_order_relaxed);
@@ -84,12 +102,26 @@ public:
             bottom_.store(b, std::memory_order_relaxed);
             return slots_[b & mask_].load(std::memory_order_relaxed);
         }
-        // seq_cst store + seq_cst load of top_: the owner's half of the last-element
-        // race (see the header comment). A thief's seq_cst loads of top_ and bottom_
-        // are the other half. seq_cst also makes it a release store, so a thief that
-        // reads this value of bottom_ still sees every slot written before it.
-        bottom_.store(b, std::memory_order_seq_cst);
-        std::int64_t t = top_.load(std::memory_order_seq_cst);
+        std::int64_t t;
+        if (asymmetric_) [[likely]] {
+            // The light side of the last-element race (see "Asymmetric mode"):
+            // the signal fence keeps the compiler from moving the load of top_
+            // above the store; a thief's heavy fence orders them against its own
+            // loads. release: like the seq_cst store below, so a thief that reads
+            // this value of bottom_ still sees every slot written before it.
+            // acquire (free on x86): what a thief did before its CAS on top_.
+            bottom_.store(b, std::memory_order_release);
+            std::atomic_signal_fence(std::memory_order_seq_cst);
+            t = top_.load(std::memory_order_acquire);
+        } else {
+            // seq_cst store + seq_cst load of top_: the owner's half of the
+            // last-element race (see the header comment). A thief's seq_cst loads
+            // of top_ and bottom_ are the other half. seq_cst also makes it a
+            // release store, so a thief that reads this value of bottom_ still
+            // sees every slot written before it.
+            bottom_.store(b, std::memory_order_seq_cst);
+            t = top_.load(std::memory_order_seq_cst);
+        }
         if (t > b) {
             // Empty: undo the reservation. release: same reason as in push().
             bottom_.store(b + 1, std::memory_order_release);
@@ -118,6 +150,13 @@ public:
         std::int64_t t = top_.load(std::memory_order_seq_cst);
         const std::int64_t b = bottom_.load(std::memory_order_seq_cst);
         if (t >= b) return 0;
+        if (asymmetric_) {
+            // The heavy side (see "Asymmetric mode"), only once the ring looks
+            // non-empty. top_ was read before it; the decision rests on the
+            // bottom_ read after it. A failed fence counts as a lost race.
+            if (!heavy_fence()) return 0;
+            if (t >= bottom_.load(std::memory_order_seq_cst)) return 0;
+        }
         // relaxed: the acquire of bottom_ above made the slot write visible; if the
         // owner has since reused the slot, the CAS below fails and we drop the value.
         const std::uintptr_t item = slots_[t & mask_].load(std::memory_order_relaxed);
@@ -175,6 +214,7 @@ private:
     alignas(64) std::atomic<std::int64_t> bottom_{0};
     alignas(64) const std::int64_t mask_;
     const bool owner_only_;
+    const bool asymmetric_;
     const std::unique_ptr<std::atomic<std::uintptr_t>[]> slots_;
 };
 

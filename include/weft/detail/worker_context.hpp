@@ -45,8 +45,8 @@ inline constexpr std::uint32_t unparked_of(std::uint64_t s) noexcept {
 
 struct worker_context {
     worker_context(scheduler& s, std::uint64_t runtime_id, unsigned index, std::size_t queue_capacity,
-                   const std::atomic<std::uint64_t>& idle_state, unsigned num_workers)
-        : queue_(queue_capacity, num_workers > 1 ? run_queue::sharing::stealable : run_queue::sharing::owner_only),
+                   run_queue::sharing sharing, const std::atomic<std::uint64_t>& idle_state, unsigned num_workers)
+        : queue_(queue_capacity, sharing),
           scheduler_(&s),
           runtime_id_(runtime_id),
           idle_state_(&idle_state),
