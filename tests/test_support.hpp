@@ -50,13 +50,10 @@ private:
     lifetime_counts* counts_;
 };
 
-// Frames allocated minus frames freed so far, over every thread. Exact only while
-// no frame is being allocated or freed (e.g. with no runtime alive), so tests
-// compare it before creating a runtime and after destroying it.
-inline std::int64_t live_frames() noexcept {
-    const weft::detail::frame_counts c = weft::detail::frame_stats();
-    return static_cast<std::int64_t>(c.allocated) - static_cast<std::int64_t>(c.freed);
-}
+// Frames allocated and not yet freed, over every thread. Exact only while no frame
+// is being allocated or freed (e.g. with no runtime alive), so tests compare it
+// before creating a runtime and after destroying it.
+inline std::int64_t live_frames() noexcept { return weft::detail::frame_stats().live; }
 
 // The lowest and highest machine-stack positions seen while a chain of awaits
 // runs. Symmetric transfer (or weft's trampoline, where the compiler cannot

@@ -22,8 +22,8 @@ namespace {
 struct registry {
     std::mutex mutex;
     frame_pool* live = nullptr;       // pools of threads still running
-    std::uint64_t retired_allocated = 0;  // counts of pools whose thread exited
-    std::uint64_t retired_freed = 0;
+    std::uint64_t retired_from_system = 0;  // counts of pools whose thread exited
+    std::uint64_t retired_to_system = 0;
 };
 
 registry& the_registry() {
@@ -32,10 +32,12 @@ registry& the_registry() {
 }
 
 void release_pool(frame_pool* pool) {
+    std::uint64_t released = 0;
     for (std::size_t c = 0; c < frame_pool::k_classes; ++c) {
         while (frame_pool::free_block* b = pool->classes_[c].head) {
             pool->classes_[c].head = b->next;
             ::operator delete(b);
+            ++released;
         }
     }
     registry& r = the_registry();
@@ -46,8 +48,8 @@ void release_pool(frame_pool* pool) {
             break;
         }
     }
-    r.retired_allocated += pool->allocated_.load(std::memory_order_relaxed);
-    r.retired_freed += pool->freed_.load(std::memory_order_relaxed);
+    r.retired_from_system += pool->from_system_.load(std::memory_order_relaxed);
+    r.retired_to_system += pool->to_system_.load(std::memory_order_relaxed) + released;
     delete pool;
 }
 
@@ -106,26 +108,17 @@ void* allocate_frame_slow(std::size_t n) {
     const std::size_t cls = (n - 1) / frame_pool::k_granule;
     // A whole size class, so that the block can serve any frame of its class later.
     void* p = ::operator new(cls < frame_pool::k_classes ? (cls + 1) * frame_pool::k_granule : n);
-    pool.count(pool.allocated_);
+    pool.count(pool.from_system_);
     return p;
 }
 
 void free_frame_slow(void* p, std::size_t n) noexcept {
     frame_pool& pool = this_thread_frame_pool();
-    pool.count(pool.freed_);
     const std::size_t cls = (n - 1) / frame_pool::k_granule;
-    if (cls < frame_pool::k_classes) {
-        frame_pool::size_class& c = pool.classes_[cls];
-        // Room only in a pool made just now, by this free (a thread's own pool
-        // came here full; the fallback always looks full).
-        if (c.cached < frame_pool::k_max_cached) {
-            auto* b = static_cast<frame_pool::free_block*>(p);
-            b->next = c.head;
-            c.head = b;
-            ++c.cached;
-            return;
-        }
-    }
+    // Room only in a pool made just now, by this free (a thread's own pool came
+    // here full; the fallback always looks full).
+    if (cls < frame_pool::k_classes && frame_pool::try_cache(pool.classes_[cls], p)) return;
+    pool.count(pool.to_system_);
     ::operator delete(p);
 }
 #endif
@@ -133,7 +126,7 @@ void free_frame_slow(void* p, std::size_t n) noexcept {
 #if WEFT_FRAME_ALLOCATOR_SYSTEM
 void free_system_frame(void* p, std::size_t n) noexcept {
     frame_pool& pool = this_thread_frame_pool();
-    pool.count(pool.freed_);
+    pool.count(pool.to_system_);
     ::operator delete(p, n);
 }
 #endif
@@ -141,13 +134,18 @@ void free_system_frame(void* p, std::size_t n) noexcept {
 frame_counts frame_stats() noexcept {
     registry& r = the_registry();
     std::lock_guard lock(r.mutex);
-    frame_counts c{r.retired_allocated, r.retired_freed};
+    // Unsigned arithmetic: one thread's pool may hand back or cache more blocks
+    // than it took (frames freed on another thread than their own); the sum over
+    // all pools is what counts.
+    std::uint64_t live = r.retired_from_system - r.retired_to_system;
     for (frame_pool* p = r.live; p != nullptr; p = p->next_registered_) {
         // relaxed: a statistic; exact only when the owners are quiescent (see header).
-        c.allocated += p->allocated_.load(std::memory_order_relaxed);
-        c.freed += p->freed_.load(std::memory_order_relaxed);
+        live += p->from_system_.load(std::memory_order_relaxed);
+        live -= p->to_system_.load(std::memory_order_relaxed);
+        if (p->shared_) continue;  // its lists are empty and only look full
+        for (const frame_pool::size_class& c : p->classes_) live -= c.cached.load(std::memory_order_relaxed);
     }
-    return c;
+    return frame_counts{static_cast<std::int64_t>(live)};
 }
 
 }  // namespace weft::detail

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <new>
+#include <utility>
 
 #if WEFT_FRAME_ALLOCATOR_MIMALLOC
 #include <mimalloc.h>
@@ -18,11 +19,12 @@
 
 namespace weft::detail {
 
-// Totals over every thread that has ever allocated or freed a frame. Exact when
-// no frame is being allocated or freed concurrently (e.g. after a runtime is gone).
+// Frames alive now, over every thread that has ever allocated or freed one: the
+// blocks taken from the system allocator, less those handed back to it, less those
+// resting in the pools' free lists. Exact when no frame is being allocated or
+// freed concurrently (e.g. after a runtime is gone).
 struct frame_counts {
-    std::uint64_t allocated = 0;
-    std::uint64_t freed = 0;
+    std::int64_t live = 0;
 };
 WEFT_API frame_counts frame_stats() noexcept;
 
@@ -36,18 +38,24 @@ struct frame_pool {
         free_block* next;
     };
     // One size class: its free list and how many blocks it holds, side by side
-    // so an allocation or a free touches one cache line of the pool for them
-    // (plus the counters' line), not two arrays' lines.
+    // so an allocation or a free touches one cache line of the pool, not two
+    // arrays' lines. `cached` is written only by the owning thread, with a
+    // relaxed load + store (no read-modify-write: one writer), and read by
+    // frame_stats() from any thread; relaxed, because it is a statistic there.
     struct size_class {
         free_block* head = nullptr;
-        std::uint32_t cached = 0;
+        std::atomic<std::uint32_t> cached{0};
+
+        constexpr size_class() = default;
+        constexpr explicit size_class(std::uint32_t n) : cached(n) {}
     };
 
-    // Written only by the owning thread (but see shared_); read by frame_stats()
-    // from any thread. Updated with a relaxed load + store (no read-modify-write:
-    // the owner is the only writer), so the hot path pays a plain increment.
-    std::atomic<std::uint64_t> allocated_{0};
-    std::atomic<std::uint64_t> freed_{0};
+    // Blocks this thread took from the system allocator and handed back to it:
+    // written only on the slow paths (the fast paths count nothing but `cached`),
+    // read by frame_stats() from any thread. Relaxed load + store by the owner;
+    // the shared fallback pool counts with read-modify-writes (count()).
+    std::atomic<std::uint64_t> from_system_{0};
+    std::atomic<std::uint64_t> to_system_{0};
     size_class classes_[k_classes];
     frame_pool* next_registered_ = nullptr;
     // The one pool several threads count on: the fallback of exiting threads
@@ -58,32 +66,44 @@ struct frame_pool {
     // A pool whose every list is empty and looks full: allocations and frees
     // both miss it and take the slow path (k_no_pool, the fallback pool).
     struct always_miss {};
-    constexpr explicit frame_pool(always_miss, bool shared = false) : shared_(shared) {
-        for (size_class& c : classes_) c.cached = k_max_cached;
+    // (Its `cached` never changes, so frame_stats() leaves a shared pool's out.)
+    constexpr explicit frame_pool(always_miss, bool shared = false)
+        : frame_pool(shared, std::make_index_sequence<k_classes>{}) {}
+
+private:
+    template <std::size_t... I>
+    constexpr frame_pool(bool shared, std::index_sequence<I...>)
+        : classes_{((void)I, size_class(k_max_cached))...}, shared_(shared) {}
+
+public:
+    // The fast path of an allocation: the head of the class's list, if any
+    // (k_no_pool's lists are all empty).
+    WEFT_ALWAYS_INLINE static free_block* try_take(size_class& c) noexcept {
+        free_block* b = c.head;
+        if (b == nullptr) [[unlikely]] return nullptr;
+        c.head = b->next;
+        c.cached.store(c.cached.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+        return b;
     }
 
     // The fast path of a free: the block joins its class's list unless the list
     // is full (k_no_pool and the shared fallback always look full).
-    WEFT_ALWAYS_INLINE bool try_cache(size_class& c, void* p) noexcept {
-        if (c.cached >= k_max_cached) [[unlikely]] return false;
+    WEFT_ALWAYS_INLINE static bool try_cache(size_class& c, void* p) noexcept {
+        const std::uint32_t n = c.cached.load(std::memory_order_relaxed);
+        if (n >= k_max_cached) [[unlikely]] return false;
         auto* b = static_cast<free_block*>(p);
         b->next = c.head;
         c.head = b;
-        ++c.cached;
-        bump(freed_);
+        c.cached.store(n + 1, std::memory_order_relaxed);
         return true;
     }
 
-    // For the pool fast paths, which never reach a shared pool (it always misses).
-    WEFT_ALWAYS_INLINE static void bump(std::atomic<std::uint64_t>& c) noexcept {
-        c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    }
     // For any pool this_thread_frame_pool() returns, the shared one included.
-    WEFT_ALWAYS_INLINE void count(std::atomic<std::uint64_t>& c) noexcept {
+    void count(std::atomic<std::uint64_t>& c) noexcept {
         if (shared_) [[unlikely]]
-            c.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic, like bump()
+            c.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
         else
-            bump(c);
+            c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
 };
 
@@ -164,24 +184,19 @@ WEFT_ALWAYS_INLINE void* allocate_frame(std::size_t n) {
     frame_pool& pool = *tls_frame_pool;  // k_no_pool has no block: it never gets past the head test
     const std::size_t cls = (n - 1) / frame_pool::k_granule;
     if (cls < frame_pool::k_classes) [[likely]] {
-        frame_pool::size_class& c = pool.classes_[cls];
-        if (frame_pool::free_block* b = c.head) [[likely]] {
-            c.head = b->next;
-            --c.cached;
-            frame_pool::bump(pool.allocated_);
+        if (frame_pool::free_block* b = frame_pool::try_take(pool.classes_[cls])) [[likely]]
             return note_allocation(b, static_cast<frame_token>(cls + 1));
-        }
     }
     return note_allocation(allocate_frame_slow(n), token_for(n));
 #elif WEFT_FRAME_ALLOCATOR_MIMALLOC
     frame_pool& pool = this_thread_frame_pool();
-    pool.count(pool.allocated_);
+    pool.count(pool.from_system_);
     void* p = mi_malloc(n);
     if (p == nullptr) throw std::bad_alloc();
     return note_allocation(p, token_for(n));
 #else
     frame_pool& pool = this_thread_frame_pool();
-    pool.count(pool.allocated_);
+    pool.count(pool.from_system_);
     return note_allocation(::operator new(n), token_for(n));
 #endif
 }
@@ -200,7 +215,7 @@ WEFT_ALWAYS_INLINE void free_frame(void* p, std::size_t n) noexcept {
 #elif WEFT_FRAME_ALLOCATOR_MIMALLOC
     (void)n;
     frame_pool& pool = this_thread_frame_pool();
-    pool.count(pool.freed_);
+    pool.count(pool.to_system_);
     mi_free(p);
 #else
     free_system_frame(p, n);
