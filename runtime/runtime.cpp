@@ -41,6 +41,9 @@ void runtime::submit(std::coroutine_handle<> h, bool fresh_child) {
 
 namespace detail {
 unsigned parked_workers(const runtime& rt) noexcept { return rt.scheduler_->idle_state().parked_workers(); }
+const char* io_backend_in_use(const runtime& rt) noexcept {
+    return rt.scheduler_->io_backend() == io_backend_kind::io_uring ? "io_uring" : "epoll";
+}
 }  // namespace detail
 
 }  // namespace weft

@@ -4,6 +4,7 @@
 #include <weft/detail/asymmetric_fence.hpp>
 #include <weft/event.hpp>
 #include <weft/runtime.hpp>
+#include <weft/sleep.hpp>
 #include <weft/spawn.hpp>
 #include <weft/task.hpp>
 #include <weft/timeout.hpp>
@@ -20,6 +21,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -168,6 +170,69 @@ TEST_CASE("every steal_fence runs fork-join work across workers; membarrier is r
     one.steal_fence = "membarrier";
     weft::runtime rt(one);
     REQUIRE(rt.block_on(fib(15)) == 610);
+}
+
+namespace {
+
+// Sets an environment variable for one scope and puts the old value back.
+class scoped_env {
+public:
+    scoped_env(const char* name, const char* value) : name_(name) {
+        if (const char* old = std::getenv(name)) old_ = old;
+        ::setenv(name, value, 1);
+    }
+    ~scoped_env() {
+        if (old_) ::setenv(name_, old_->c_str(), 1);
+        else ::unsetenv(name_);
+    }
+    scoped_env(const scoped_env&) = delete;
+    scoped_env& operator=(const scoped_env&) = delete;
+
+private:
+    const char* name_;
+    std::optional<std::string> old_;
+};
+
+weft::task<int> sleep_then(int v) {
+    co_await weft::sleep_for(std::chrono::milliseconds(1));
+    co_return v;
+}
+
+weft::config with_backend(const char* backend) {
+    weft::config cfg = make_config(1);
+    cfg.io_backend = backend;
+    return cfg;
+}
+
+}  // namespace
+
+TEST_CASE("under valgrind io_backend auto takes epoll, and io_uring is refused with a reason") {
+    // valgrind 3.19 hangs a process whose worker waits in io_uring_enter; it
+    // announces itself by its preload library in LD_PRELOAD, which the runtime
+    // reads when it is made.
+    bool uring_allowed = true;
+    try {
+        weft::runtime rt(with_backend("io_uring"));
+        REQUIRE(std::string(weft::detail::io_backend_in_use(rt)) == "io_uring");
+    } catch (const weft::io_error&) {
+        uring_allowed = false;  // a kernel or seccomp policy without io_uring
+    }
+    {
+        weft::runtime rt(with_backend("auto"));
+        REQUIRE(std::string(weft::detail::io_backend_in_use(rt)) == (uring_allowed ? "io_uring" : "epoll"));
+    }
+    const scoped_env preload("LD_PRELOAD", "/usr/libexec/valgrind/vgpreload_core-amd64-linux.so");
+    {
+        weft::runtime rt(with_backend("auto"));
+        REQUIRE(std::string(weft::detail::io_backend_in_use(rt)) == "epoll");
+        REQUIRE(rt.block_on(sleep_then(7)) == 7);  // timers run on the epoll reactor
+    }
+    REQUIRE_THROWS_MATCHES(
+        weft::runtime(with_backend("io_uring")), weft::config_error,
+        Catch::Matchers::Message("io_backend=\"io_uring\": valgrind (found in LD_PRELOAD) hangs when a worker "
+                                 "waits in io_uring_enter; use \"auto\" or \"epoll\" under valgrind"));
+    weft::runtime rt(with_backend("epoll"));
+    REQUIRE(std::string(weft::detail::io_backend_in_use(rt)) == "epoll");
 }
 
 TEST_CASE("workers() reports the configured number of workers") {

@@ -27,6 +27,9 @@ class scheduler;
 
 // Test and diagnostics hook: how many of the runtime's workers are parked now.
 WEFT_API unsigned parked_workers(const runtime& rt) noexcept;
+// Test and diagnostics hook: the reactor backend config::io_backend resolved to,
+// "io_uring" or "epoll".
+WEFT_API const char* io_backend_in_use(const runtime& rt) noexcept;
 
 // Where block_on's root task leaves its result, and how the blocked thread learns
 // it is there.
@@ -156,6 +159,7 @@ public:
 
 private:
     friend unsigned detail::parked_workers(const runtime& rt) noexcept;
+    friend const char* detail::io_backend_in_use(const runtime& rt) noexcept;
 
     void check_block_on_allowed() const;
     void submit(std::coroutine_handle<> h, bool fresh_child = false);

@@ -19,7 +19,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
 namespace weft::detail {
 
@@ -31,7 +33,18 @@ std::int64_t now_ns() noexcept {
         .count();
 }
 
+// Prints a note on stderr once per process.
+void say_once(std::atomic<bool>& said, const char* what) {
+    // relaxed: only decides who prints the note.
+    if (!said.exchange(true, std::memory_order_relaxed)) std::fputs(what, stderr);
+}
+
 }  // namespace
+
+bool running_under_valgrind() noexcept {
+    const char* preload = std::getenv("LD_PRELOAD");
+    return preload != nullptr && std::strstr(preload, "vgpreload") != nullptr;
+}
 
 reactor::reactor(io_backend_kind kind, const config& cfg)
     : event_batch_(cfg.io_event_batch), kind_(kind), wheel_(now_ns()) {}
@@ -40,15 +53,26 @@ reactor::~reactor() = default;
 
 io_backend_kind reactor::choose(const config& cfg) {
     if (cfg.io_backend == "epoll") return io_backend_kind::epoll;
+    // valgrind (3.19, Debian 12's) runs io_uring_enter as a system call that never
+    // blocks, so it keeps its one big lock while a worker waits in its ring: every
+    // other thread stops and the process hangs.
+    if (running_under_valgrind()) {
+        if (cfg.io_backend == "io_uring")
+            throw config_error("io_backend", cfg.io_backend,
+                               "valgrind (found in LD_PRELOAD) hangs when a worker waits in io_uring_enter; "
+                               "use \"auto\" or \"epoll\" under valgrind");
+        static std::atomic<bool> said_valgrind{false};
+        say_once(said_valgrind, "weft: running under valgrind, which hangs in io_uring_enter; using epoll\n");
+        return io_backend_kind::epoll;
+    }
     const int err = uring_reactor::probe();
     if (err == 0) return io_backend_kind::io_uring;
     if (cfg.io_backend == "io_uring")
         throw io_error(err, "io_uring_queue_init (io_backend=\"io_uring\"; use \"auto\" or \"epoll\" to fall back)");
-    static std::atomic<bool> said_so{false};
-    // relaxed: only decides who prints the note, once per process.
-    if (!said_so.exchange(true, std::memory_order_relaxed))
-        std::fprintf(stderr, "weft: io_uring is not available (io_uring_queue_init: %s); using epoll\n",
-                     std::strerror(err));
+    static std::atomic<bool> said_unavailable{false};
+    const std::string note =
+        std::string("weft: io_uring is not available (io_uring_queue_init: ") + std::strerror(err) + "); using epoll\n";
+    say_once(said_unavailable, note.c_str());
     return io_backend_kind::epoll;
 }
 

@@ -21,10 +21,15 @@ namespace weft::detail {
 
 enum class io_backend_kind { io_uring, epoll };
 
+// Whether valgrind runs this process: its preload library is in LD_PRELOAD.
+bool running_under_valgrind() noexcept;
+
 class reactor {
 public:
     // Resolves config::io_backend: "auto" tries io_uring and falls back to epoll,
     // saying so once on stderr; "io_uring" throws io_error when the kernel refuses.
+    // Under valgrind (running_under_valgrind), "auto" takes epoll (with a note) and
+    // "io_uring" throws config_error.
     static io_backend_kind choose(const config& cfg);
     static std::unique_ptr<reactor> create(io_backend_kind kind, const config& cfg);
 
