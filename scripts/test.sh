@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every test: install dependencies; build and run the suites in a release build
-# (its unit tests also under valgrind's memcheck), under ASAN+UBSAN and under TSAN
-# (both with small_queues, so every test also goes through the deque overflow paths); install weft and build consumer programs
-# with pkg-config and with CMake's find_package. Ends with "N passed, N failed":
+# (its unit tests also under valgrind's memcheck), under ASAN+UBSAN and under
+# TSAN (both with small_queues, so every test also goes through the deque
+# overflow paths); install weft and build consumer programs with pkg-config and
+# with CMake's find_package. Ends with "N passed, N failed":
 # Catch2 test cases over all builds plus the other steps.
 set -uo pipefail
 cd "$(dirname "$0")/.."

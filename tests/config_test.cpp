@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "test_support.hpp"
+
 #include <cstdlib>
 #include <memory>
 #include <optional>
@@ -13,36 +15,14 @@
 
 namespace {
 
+using weft_test::env_guard;
+
 // Every variable from_env() reads; each test starts with all of them unset so a
 // WEFT_* variable in the environment that runs the suite cannot change a result.
 const std::vector<std::string> k_knob_variables = {
     "WEFT_WORKERS",     "WEFT_IO_BACKEND",  "WEFT_LOCAL_QUEUE_CAPACITY", "WEFT_GLOBAL_QUEUE_INTERVAL",
     "WEFT_SPIN_ROUNDS", "WEFT_PIN_WORKERS", "WEFT_THREAD_NAME", "WEFT_IO_RING_ENTRIES", "WEFT_IO_EVENT_BATCH",
     "WEFT_BLOCKING_THREADS", "WEFT_STEAL_FENCE",
-};
-
-// Sets (or, with nullopt, unsets) one variable and puts back what was there.
-class env_guard {
-public:
-    env_guard(std::string name, std::optional<std::string> value) : name_(std::move(name)) {
-        if (const char* old = std::getenv(name_.c_str())) old_ = old;
-        if (value)
-            ::setenv(name_.c_str(), value->c_str(), 1);
-        else
-            ::unsetenv(name_.c_str());
-    }
-    ~env_guard() {
-        if (old_)
-            ::setenv(name_.c_str(), old_->c_str(), 1);
-        else
-            ::unsetenv(name_.c_str());
-    }
-    env_guard(const env_guard&) = delete;
-    env_guard& operator=(const env_guard&) = delete;
-
-private:
-    std::string name_;
-    std::optional<std::string> old_;
 };
 
 // Unsets every knob variable for the guard's lifetime.

@@ -174,25 +174,6 @@ TEST_CASE("every steal_fence runs fork-join work across workers; membarrier is r
 
 namespace {
 
-// Sets an environment variable for one scope and puts the old value back.
-class scoped_env {
-public:
-    scoped_env(const char* name, const char* value) : name_(name) {
-        if (const char* old = std::getenv(name)) old_ = old;
-        ::setenv(name, value, 1);
-    }
-    ~scoped_env() {
-        if (old_) ::setenv(name_, old_->c_str(), 1);
-        else ::unsetenv(name_);
-    }
-    scoped_env(const scoped_env&) = delete;
-    scoped_env& operator=(const scoped_env&) = delete;
-
-private:
-    const char* name_;
-    std::optional<std::string> old_;
-};
-
 weft::task<int> sleep_then(int v) {
     co_await weft::sleep_for(std::chrono::milliseconds(1));
     co_return v;
@@ -223,7 +204,7 @@ TEST_CASE("under valgrind io_backend auto takes epoll, and io_uring is refused w
         weft::runtime rt(with_backend("auto"));
         REQUIRE(std::string(weft::detail::io_backend_in_use(rt)) == (uring_allowed ? "io_uring" : "epoll"));
     }
-    const scoped_env preload("LD_PRELOAD", "/usr/libexec/valgrind/vgpreload_core-amd64-linux.so");
+    const weft_test::env_guard preload("LD_PRELOAD", "/usr/libexec/valgrind/vgpreload_core-amd64-linux.so");
     {
         weft::runtime rt(with_backend("auto"));
         REQUIRE(std::string(weft::detail::io_backend_in_use(rt)) == "epoll");
