@@ -4,7 +4,7 @@
 set -euo pipefail
 
 weft_packages=(g++ clang meson ninja-build pkg-config cmake libtbb-dev libbenchmark-dev catch2
-               libmimalloc-dev liburing-dev libclang-rt-dev redis-tools redis-server valgrind)
+               libmimalloc-dev liburing-dev libclang-rt-dev clang-19 redis-tools redis-server valgrind)
 
 # Extra package names (e.g. the main job's gnuplot-nox) join the list.
 weft_install_deps() {

@@ -2,7 +2,7 @@
 # Every test: install dependencies; build and run the suites in a release build
 # (its unit tests also under valgrind's memcheck), under ASAN+UBSAN and under
 # TSAN (both with small_queues, so every test also goes through the deque
-# overflow paths); install weft and build consumer programs with pkg-config and
+# overflow paths), and with clang 19; install weft and build consumer programs with pkg-config and
 # with CMake's find_package. Ends with "N passed, N failed":
 # Catch2 test cases over all builds plus the other steps.
 set -uo pipefail
@@ -93,6 +93,16 @@ if configure build-tsan --buildtype=debugoptimized -Db_sanitize=thread -Db_lunde
     WEFT_STRESS_SCALE=10 suite build-tsan
 else
     step "TSAN build" false
+fi
+
+# 4. clang 19, release: weft's headers are compiled by its users' compilers, and
+# the side-by-side comparisons build libfork and TooManyCooks with clang++-19.
+unset TSAN_OPTIONS
+if CXX=clang++-19 CC=clang-19 configure build-clang --buildtype=release -Dbenchmarks=false && \
+        ninja -C build-clang -j"$jobs"; then
+    suite build-clang
+else
+    step "clang 19 build" false
 fi
 
 echo

@@ -487,6 +487,7 @@ TEST_CASE("an unstarted async generator frees its frame and destroys its paramet
     bool ran = false;
     {
         auto g = holding_counted_param(counted(c), ran);
+        weft_test::escape(&g);
         REQUIRE(live_frames() == frames_before + 1);
         REQUIRE(c.live() == 1);  // the copy in the frame
     }

@@ -62,6 +62,15 @@ struct frame_pool {
     // (frame_alloc.cpp). Its counters take read-modify-writes.
     bool shared_ = false;
 
+private:
+    // Declared before the constructor that delegates to it: in the other order
+    // clang 19 rejects k_no_pool's constinit ("undefined constructor cannot be
+    // used in a constant expression").
+    template <std::size_t... I>
+    constexpr frame_pool(bool shared, std::index_sequence<I...>)
+        : classes_{((void)I, size_class(k_max_cached))...}, shared_(shared) {}
+
+public:
     constexpr frame_pool() = default;
     // A pool whose every list is empty and looks full: allocations and frees
     // both miss it and take the slow path (k_no_pool, the fallback pool).
@@ -70,12 +79,6 @@ struct frame_pool {
     constexpr explicit frame_pool(always_miss, bool shared = false)
         : frame_pool(shared, std::make_index_sequence<k_classes>{}) {}
 
-private:
-    template <std::size_t... I>
-    constexpr frame_pool(bool shared, std::index_sequence<I...>)
-        : classes_{((void)I, size_class(k_max_cached))...}, shared_(shared) {}
-
-public:
     // The fast path of an allocation: the head of the class's list, if any
     // (k_no_pool's lists are all empty).
     WEFT_ALWAYS_INLINE static free_block* try_take(size_class& c) noexcept {
