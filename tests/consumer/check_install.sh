@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs weft from build dir $1 (meson install, as a user would) and builds the
-# consumer program three times: with only `pkg-config --cflags --libs weft`, with
-# CMake's find_package(weft), and with meson's dependency('weft'). All must
-# compile, link and run.
+# consumer program three ways: with only `pkg-config --cflags --libs weft` (by
+# g++ and by clang++-19), with CMake's find_package(weft), and with meson's
+# dependency('weft'). All must compile, link and run.
 set -euo pipefail
 cd "$(dirname "$0")"
 build=../../$1
@@ -16,6 +16,12 @@ trap 'rm -rf "$work"' EXIT
 # shellcheck disable=SC2046
 g++ consumer.cpp -o "$work/consumer_pc" $(pkg-config --cflags --libs weft)
 "$work/consumer_pc"
+# The headers compile in the user's program, so clang 19 must take them too,
+# against the library GCC built. (Debian's default clang, 14, cannot compile
+# libstdc++ 12's <ranges> views at all, which the consumer uses.)
+# shellcheck disable=SC2046
+clang++-19 consumer.cpp -o "$work/consumer_clang" $(pkg-config --cflags --libs weft)
+"$work/consumer_clang"
 
 cmake -S cmake_project -B "$work/cmake" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$work/cmake" >/dev/null
