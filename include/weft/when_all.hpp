@@ -47,43 +47,71 @@ WEFT_ALWAYS_INLINE void check_child(const task<T>& t) {
     throw usage_error("weft::when_all: the range holds an empty task (moved-from or default-constructed)");
 }
 
+template <class... Ts>
+inline constexpr bool same_types_v = true;
+template <class T, class... Ts>
+inline constexpr bool same_types_v<T, Ts...> = (std::is_same_v<T, Ts> && ...);
+
+template <class T, class...>
+struct first_of {
+    using type = T;
+};
+
 // when_all(task<Ts>...): awaitable, and convertible to task<std::tuple<...>>.
+// Tasks of one type (fib's two children, skynet's ten) sit in an array that the
+// fork_join reads directly, its size fixed at compile time; tasks of different
+// types sit in a tuple, listed for the fork_join in an array of child_refs.
 template <class... Ts>
 class [[nodiscard]] when_all_of_tasks {
+    static constexpr std::size_t k_n = sizeof...(Ts);
+    static constexpr bool k_uniform = k_n > 0 && same_types_v<Ts...>;
+    using first_type = typename first_of<Ts..., void>::type;
+    using storage = std::conditional_t<k_uniform, std::array<task<first_type>, k_n>, std::tuple<task<Ts>...>>;
+
 public:
     using result_type = std::tuple<value_or_monostate_t<Ts>...>;
 
-    WEFT_ALWAYS_INLINE explicit when_all_of_tasks(task<Ts>... ts) : tasks_(std::move(ts)...) {}
+    WEFT_ALWAYS_INLINE explicit when_all_of_tasks(task<Ts>... ts) : tasks_{std::move(ts)...} {}
 
     class awaiter {
     public:
-        WEFT_ALWAYS_INLINE explicit awaiter(std::tuple<task<Ts>...>& tasks)
-            : tasks_(tasks),
-              children_(std::apply(
-                  [](auto&... t) WEFT_LAMBDA_INLINE { return std::array<child_ref, sizeof...(Ts)>{child_of(t)...}; },
-                  tasks)),
-              join_(child_ref_array{children_.data()}, sizeof...(Ts)) {}
+        WEFT_ALWAYS_INLINE explicit awaiter(storage& tasks) : tasks_(tasks), join_(children_of(tasks)) {}
 
         WEFT_ALWAYS_INLINE bool await_ready() const {
             std::apply([](auto&... t) WEFT_LAMBDA_INLINE { (check_child(t), ...); }, tasks_);
-            return sizeof...(Ts) == 0;
+            return k_n == 0;
         }
         template <class Promise>
         WEFT_ALWAYS_INLINE std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> parent) noexcept {
             return transfer_to(join_.fork(parent));
         }
         WEFT_ALWAYS_INLINE result_type await_resume() {
-            if constexpr (sizeof...(Ts) > 0) {
-                if (join_.first_error() >= 0) [[unlikely]]
-                    children_[static_cast<std::size_t>(join_.first_error())].promise->rethrow_error();
+            if constexpr (k_n > 0) {
+                const std::int32_t failed = join_.first_error();
+                if (failed >= 0) [[unlikely]]
+                    join_.children()[static_cast<std::uint32_t>(failed)].promise->rethrow_error();
             }
             return std::apply([](auto&... t) WEFT_LAMBDA_INLINE { return result_type{take_value(t)...}; }, tasks_);
         }
 
     private:
-        std::tuple<task<Ts>...>& tasks_;
-        std::array<child_ref, sizeof...(Ts)> children_;
-        fork_join join_;
+        using children_type = std::conditional_t<k_uniform, fixed_task_array<first_type, static_cast<std::uint32_t>(k_n)>,
+                                                 child_ref_array>;
+
+        WEFT_ALWAYS_INLINE children_type children_of(storage& tasks) {
+            if constexpr (k_uniform) {
+                return children_type{tasks.data()};
+            } else {
+                refs_ = std::apply(
+                    [](auto&... t) WEFT_LAMBDA_INLINE { return std::array<child_ref, k_n>{child_of(t)...}; }, tasks);
+                return children_type{refs_.data(), static_cast<std::uint32_t>(k_n)};
+            }
+        }
+
+        struct no_refs {};
+        storage& tasks_;
+        [[no_unique_address]] std::conditional_t<k_uniform, no_refs, std::array<child_ref, k_n>> refs_;
+        basic_fork_join<children_type> join_;
     };
 
     WEFT_ALWAYS_INLINE awaiter operator co_await() && { return awaiter(tasks_); }
@@ -93,7 +121,7 @@ public:
     operator task<result_type>() && { return as_task(std::move(*this)); }
 
 private:
-    std::tuple<task<Ts>...> tasks_;
+    storage tasks_;
 };
 
 // when_all over a run-time number of tasks: std::vector<task<T>> gives
@@ -108,7 +136,7 @@ public:
 
     class awaiter {
     public:
-        explicit awaiter(Tasks& tasks) : tasks_(tasks), join_(task_array<T>{tasks.data()}, checked_size(tasks)) {}
+        explicit awaiter(Tasks& tasks) : tasks_(tasks), join_(task_array<T>{tasks.data(), checked_size(tasks)}) {}
 
         WEFT_ALWAYS_INLINE bool await_ready() const {
             for (const task<T>& t : tasks_) {

@@ -47,35 +47,56 @@ WEFT_ALWAYS_INLINE child_ref child_of(const task<T>& t) noexcept {
     return {h, &h.promise()};
 }
 
-// How a fork_join reaches child i. when_all(task<Ts>...) has children of
-// different types, so it lists them as child_refs; when_all(vector<task<T>>)
-// reads the tasks themselves and needs no second array (no allocation).
+// How a fork_join reaches child i and how many children there are. when_all
+// over tasks of different types lists them as child_refs; when_all over tasks
+// of one type reads the tasks themselves and needs no second array (no
+// allocation), with their count fixed at compile time when it is (the
+// variadic form: fib's and skynet's when_all).
 struct child_ref_array {
     child_ref* refs;
+    std::uint32_t n;
     WEFT_ALWAYS_INLINE child_ref operator[](std::uint32_t i) const noexcept { return refs[i]; }
+    WEFT_ALWAYS_INLINE std::uint32_t size() const noexcept { return n; }
 };
+
+// Requires every task non-empty (the awaiter's await_ready checked them).
+template <class T>
+WEFT_ALWAYS_INLINE child_ref started_child(const task<T>& t) noexcept {
+    auto h = t.handle();
+    return {h, &h.promise()};
+}
 
 template <class T>
 struct task_array {
     const task<T>* tasks;
-    WEFT_ALWAYS_INLINE child_ref operator[](std::uint32_t i) const noexcept { return child_of(tasks[i]); }
+    std::uint32_t n;
+    WEFT_ALWAYS_INLINE child_ref operator[](std::uint32_t i) const noexcept { return started_child(tasks[i]); }
+    WEFT_ALWAYS_INLINE std::uint32_t size() const noexcept { return n; }
+};
+
+template <class T, std::uint32_t N>
+struct fixed_task_array {
+    const task<T>* tasks;
+    WEFT_ALWAYS_INLINE child_ref operator[](std::uint32_t i) const noexcept { return started_child(tasks[i]); }
+    static constexpr std::uint32_t size() noexcept { return N; }
 };
 
 template <class Children>
 class basic_fork_join {
 public:
-    basic_fork_join(Children children, std::uint32_t n) noexcept : children_(children), n_(n) {}
+    explicit basic_fork_join(Children children) noexcept : children_(children) {}
 
     basic_fork_join(const basic_fork_join&) = delete;
     basic_fork_join& operator=(const basic_fork_join&) = delete;
 
     // The body of the awaiter's await_suspend: forks every child and returns the
-    // first one to run. Requires n_ >= 1 and every child awaitable.
+    // first one to run. Requires at least one child, every one awaitable.
     // Children inherit the parent's cancellation scope.
     template <class Promise>
     WEFT_ALWAYS_INLINE std::coroutine_handle<> fork(std::coroutine_handle<Promise> parent) noexcept {
         parent_ = parent;
-        for (std::uint32_t i = 0; i < n_; ++i) {
+        const std::uint32_t n = children_.size();
+        for (std::uint32_t i = 0; i < n; ++i) {
             promise_base& p = *children_[i].promise;
             inherit_scope(p, parent);
             p.on_done_ = &child_done;
@@ -87,13 +108,15 @@ public:
             // Not on a worker (a task resumed by hand): nobody could steal, so run
             // the children one after another.
             sequential_ = true;
-        } else if (n_ > 1) {
-            for (std::uint32_t i = n_ - 1; i >= 1; --i) push_local(*w, as_fresh_child(children_[i].handle));
+        } else if (n > 1) {
+            for (std::uint32_t i = n - 1; i >= 1; --i) push_local(*w, as_fresh_child(children_[i].handle));
             notify_local_work(*w);
         }
         children_[0].promise->inline_ = true;
         return children_[0].handle;
     }
+
+    WEFT_ALWAYS_INLINE const Children& children() const noexcept { return children_; }
 
     // Index of the child whose exception came first in time, or -1.
     WEFT_ALWAYS_INLINE std::int32_t first_error() const noexcept {
@@ -113,7 +136,7 @@ private:
         }
         if (!p.inline_) [[unlikely]] return fj.remote_done();
         const std::uint32_t k = p.index_ + 1;
-        if (k == fj.n_) return fj.parent_;  // the chain ran every child: no atomics
+        if (k == fj.children_.size()) return fj.parent_;  // the chain ran every child: no atomics
         child_ref next = fj.children_[k];
         if (fj.sequential_) [[unlikely]] {
             next.promise->inline_ = true;
@@ -153,7 +176,7 @@ private:
 
     // The chain ends at child k: children k .. n-1 are remote.
     WEFT_NOINLINE std::coroutine_handle<> chain_ends(std::uint32_t k) noexcept {
-        const auto remote = static_cast<std::int64_t>(n_ - k);
+        const auto remote = static_cast<std::int64_t>(children_.size() - k);
         // acq_rel: see INV-FJ. release publishes the inline children's results to
         // the remote child that finishes last; acquire sees theirs if we are last.
         if (remote_.fetch_add(remote, std::memory_order_acq_rel) + remote == 0) return parent_;
@@ -161,7 +184,6 @@ private:
     }
 
     const Children children_;
-    const std::uint32_t n_;
     bool sequential_ = false;
     std::coroutine_handle<> parent_ = nullptr;
     // Join counter (INV-FJ): written by remote children and the chain's end.
