@@ -286,8 +286,12 @@ public:
     WEFT_ALWAYS_INLINE static void check_awaitable(std::coroutine_handle<promise_type> h, const char* call = nullptr) {
         if (!h) [[unlikely]] detail::throw_empty_task_awaited(call);
         // Starting a task always sets one of these (an await, a fork or a spawn),
-        // so they also cover a task that already finished.
-        if (h.promise().continuation_ || h.promise().on_done_) [[unlikely]] detail::throw_task_awaited_twice(call);
+        // so they also cover a task that already finished. Tested together (one
+        // `or`, one branch): when_all runs this for every child.
+        const auto& p = h.promise();
+        const std::uintptr_t started = reinterpret_cast<std::uintptr_t>(p.continuation_.address()) |
+                                       reinterpret_cast<std::uintptr_t>(p.on_done_);
+        if (started != 0) [[unlikely]] detail::throw_task_awaited_twice(call);
     }
 
 private:
