@@ -111,19 +111,30 @@ inline std::uint64_t nqueens(int n, int row, board b) {
 }  // namespace serial
 
 namespace weft_impl {
-// At most one child per column: an inplace_vector keeps the children and their
-// results in this frame, with no heap allocation.
-inline weft::task<std::uint64_t> nqueens(int n, int row, board b) {
-    if (row == n) co_return 1;
-    weft::inplace_vector<weft::task<std::uint64_t>, k_nqueens_max> children;
+inline weft::task<std::uint64_t> nqueens(int n, int row, board b);
+
+using nqueens_children = weft::inplace_vector<weft::task<std::uint64_t>, k_nqueens_max>;
+
+// The children of one node, one per legal column. A plain function, not part of
+// the coroutine: GCC keeps a coroutine's locals in its frame even when no
+// co_await separates their uses, so this loop's counters would live in memory.
+inline nqueens_children nqueens_moves(int n, int row, const board& b) {
+    nqueens_children children;
     for (int col = 0; col < n; ++col) {
         if (!queen_ok(b, row, col)) continue;
         board next = b;
         next[static_cast<std::size_t>(row)] = static_cast<signed char>(col);
         children.push_back(nqueens(n, row + 1, next));
     }
+    return children;
+}
+
+// At most one child per column: an inplace_vector keeps the children and their
+// results in this frame, with no heap allocation.
+inline weft::task<std::uint64_t> nqueens(int n, int row, board b) {
+    if (row == n) co_return 1;
     std::uint64_t total = 0;
-    for (std::uint64_t r : co_await weft::when_all(std::move(children))) total += r;
+    for (std::uint64_t r : co_await weft::when_all(nqueens_moves(n, row, b))) total += r;
     co_return total;
 }
 }  // namespace weft_impl
