@@ -222,6 +222,34 @@ weft::task<std::tuple<int, int>> spawn_gather() {
 template <class A>
 concept spawnable = requires(A a) { weft::spawn(std::move(a)); };
 
+// when_all over tasks of one type (kept in a task_block, when_all.hpp): the
+// middle one of three fails while the others are still running.
+weft::task<failure_seen> gather_same_type_with_failure(std::atomic<int>& done) {
+    failure_seen seen;
+    try {
+        co_await weft::when_all(finish_then_maybe_throw(done, 5, false, ""),
+                                finish_then_maybe_throw(done, 1, true, "middle"),
+                                finish_then_maybe_throw(done, 9, false, ""));
+    } catch (const test_error& e) {
+        seen.caught = true;
+        seen.message = e.what();
+        seen.done_at_catch = done.load();
+    }
+    co_return seen;
+}
+
+weft::task<counted> counted_value(lifetime_counts& c, int yields) {
+    for (int i = 0; i < yields; ++i) co_await weft::yield();
+    co_return counted(c);
+}
+
+// Results with a destructor: each is moved out of its child's frame, and both
+// the moved-from one (freed with the frame) and the moved-to one die once.
+weft::task<int> gather_counted(lifetime_counts& c) {
+    auto results = co_await weft::when_all(counted_value(c, 0), counted_value(c, 3), counted_value(c, 1));
+    co_return static_cast<int>(std::tuple_size_v<decltype(results)>);
+}
+
 template <class A>
 concept runtime_spawnable = requires(weft::runtime& rt, A a) { rt.spawn(std::move(a)); };
 
@@ -235,6 +263,37 @@ TEST_CASE("when_all of several tasks gives a tuple in argument order, with std::
     REQUIRE(i == 1);
     REQUIRE(unit == std::monostate{});
     REQUIRE(s == "two");
+}
+
+TEST_CASE("when_all over tasks of one type frees each child once: results, a failure, dropped, converted") {
+    const unsigned workers = GENERATE(1u, 2u, 4u);
+    lifetime_counts c;
+    std::atomic<int> started{0};
+    const std::int64_t frames_before = live_frames();
+    {
+        weft::runtime rt(make_config(workers, 4));
+        std::atomic<int> done{0};
+        const failure_seen seen = rt.block_on(gather_same_type_with_failure(done));
+        REQUIRE(seen.caught);
+        REQUIRE(seen.message == "middle");
+        REQUIRE(seen.done_at_catch == 3);  // rethrown only after every child finished
+
+        REQUIRE(rt.block_on(gather_counted(c)) == 3);
+
+        {  // never awaited: the children never start, and their frames go
+            auto gather = weft::when_all(count_start(started, 1), count_start(started, 2));
+        }
+        {  // converted to a task (the when_all moves into its frame), then dropped
+            weft::task<std::tuple<int, int>> t = weft::when_all(count_start(started, 3), count_start(started, 4));
+        }
+        REQUIRE(started.load() == 0);
+        weft::task<std::tuple<int, int>> t = weft::when_all(count_start(started, 5), count_start(started, 6));
+        REQUIRE(rt.block_on(std::move(t)) == std::tuple<int, int>{5, 6});
+        REQUIRE(started.load() == 2);
+    }
+    REQUIRE(c.constructed.load() > 0);
+    REQUIRE(c.constructed.load() == c.destroyed.load());
+    REQUIRE(live_frames() == frames_before);
 }
 
 TEST_CASE("when_all of no tasks gives an empty tuple") {

@@ -200,22 +200,32 @@ struct task_promise<void> : promise_base {
     static constexpr bool k_trivial = true;
 };
 
-// Frees a task's frame, the way h.destroy() would. A finished frame whose
+// Frees the frame of a finished task, the way h.destroy() would. A frame whose
 // promise kept its token (free_token_, see note_frame) holds nothing to destroy
 // but the promise, so it goes straight back to the frame allocator: no trip
 // through the coroutine's destroy entry and its dispatch on the suspension
 // point. The promise of a trivially destructible result has nothing to destroy
-// either: free_token_ != 0 means no exception and no spawn record.
+// either: free_token_ != 0 means no exception and no spawn record. when_all
+// calls it for children its join saw finish.
 template <class T>
-WEFT_ALWAYS_INLINE void release_frame(std::coroutine_handle<task_promise<T>> h) noexcept {
+WEFT_ALWAYS_INLINE void release_finished_frame(std::coroutine_handle<task_promise<T>> h) noexcept {
     task_promise<T>& p = h.promise();
     const frame_token token = p.free_token_;
-    if (token != 0 && h.done()) [[likely]] {
+    if (token != 0) [[likely]] {
         if constexpr (!task_promise<T>::k_trivial) p.~task_promise();
         free_frame_by_token(h.address(), token);
         return;
     }
     h.destroy();
+}
+
+// Frees a task's frame, finished or not (~task).
+template <class T>
+WEFT_ALWAYS_INLINE void release_frame(std::coroutine_handle<task_promise<T>> h) noexcept {
+    if (h.done()) [[likely]]
+        release_finished_frame(h);
+    else
+        h.destroy();
 }
 
 // The misuse errors of check_awaitable(), out of the inlined path. `call` names

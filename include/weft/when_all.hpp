@@ -57,16 +57,62 @@ struct first_of {
     using type = T;
 };
 
+// The children of when_all(task<T>...) over one type: their frames, owned here.
+// A join that found no failed child frees them as it hands their results out
+// (take_all: each is there and finished, so no test of either) and then owns
+// nothing, so the destructor tests one flag, not every child.
+template <class T, std::size_t N>
+class task_block {
+public:
+    using handle = std::coroutine_handle<task_promise<T>>;
+
+    template <class... Tasks>
+    WEFT_ALWAYS_INLINE explicit task_block(Tasks&&... ts) noexcept : handles_{ts.release()...} {}
+    task_block(task_block&& o) noexcept : handles_(o.handles_), owned_(std::exchange(o.owned_, false)) {}
+    task_block& operator=(task_block&&) = delete;
+    ~task_block() {
+        if (owned_) [[unlikely]] {
+            for (handle h : handles_)
+                if (h) release_frame(h);
+        }
+    }
+
+    const std::array<handle, N>& handles() const noexcept { return handles_; }
+
+    // Requires every child finished without an exception (the join's
+    // first_error() < 0).
+    template <class Result>
+    WEFT_ALWAYS_INLINE Result take_all() {
+        return [&]<std::size_t... I>(std::index_sequence<I...>) WEFT_LAMBDA_INLINE {
+            Result out = [&] {
+                if constexpr (std::is_void_v<T>)
+                    return Result{(static_cast<void>(I), std::monostate{})...};
+                else
+                    return Result{handles_[I].promise().take_value()...};
+            }();
+            // A fold, not a loop: unrolled for fib's 2 and skynet's 10.
+            (release_finished_frame(handles_[I]), ...);
+            owned_ = false;
+            return out;
+        }(std::make_index_sequence<N>{});
+    }
+
+private:
+    std::array<handle, N> handles_;
+    bool owned_ = true;
+};
+
 // when_all(task<Ts>...): awaitable, and convertible to task<std::tuple<...>>.
-// Tasks of one type (fib's two children, skynet's ten) sit in an array that the
-// fork_join reads directly, its size fixed at compile time; tasks of different
-// types sit in a tuple, listed for the fork_join in an array of child_refs.
+// Tasks of one type (fib's two children, skynet's ten) sit in a task_block that
+// the fork_join reads directly, its size fixed at compile time; tasks of
+// different types sit in a tuple, listed for the fork_join in an array of
+// child_refs.
 template <class... Ts>
 class [[nodiscard]] when_all_of_tasks {
     static constexpr std::size_t k_n = sizeof...(Ts);
     static constexpr bool k_uniform = k_n > 0 && same_types_v<Ts...>;
     using first_type = typename first_of<Ts..., void>::type;
-    using storage = std::conditional_t<k_uniform, std::array<task<first_type>, k_n>, std::tuple<task<Ts>...>>;
+    using storage = std::conditional_t<k_uniform, task_block<first_type, k_n>, std::tuple<task<Ts>...>>;
 
 public:
     using result_type = std::tuple<value_or_monostate_t<Ts>...>;
@@ -78,7 +124,11 @@ public:
         WEFT_ALWAYS_INLINE explicit awaiter(storage& tasks) : tasks_(tasks), join_(children_of(tasks)) {}
 
         WEFT_ALWAYS_INLINE bool await_ready() const {
-            std::apply([](auto&... t) WEFT_LAMBDA_INLINE { (check_child(t), ...); }, tasks_);
+            if constexpr (k_uniform) {
+                for (auto h : tasks_.handles()) task<first_type>::check_awaitable(h);
+            } else {
+                std::apply([](auto&... t) WEFT_LAMBDA_INLINE { (check_child(t), ...); }, tasks_);
+            }
             return k_n == 0;
         }
         template <class Promise>
@@ -91,16 +141,21 @@ public:
                 if (failed >= 0) [[unlikely]]
                     join_.children()[static_cast<std::uint32_t>(failed)].promise->rethrow_error();
             }
-            return std::apply([](auto&... t) WEFT_LAMBDA_INLINE { return result_type{take_value(t)...}; }, tasks_);
+            if constexpr (k_uniform)
+                return tasks_.template take_all<result_type>();
+            else
+                return std::apply([](auto&... t) WEFT_LAMBDA_INLINE { return result_type{take_value(t)...}; },
+                                  tasks_);
         }
 
     private:
-        using children_type = std::conditional_t<k_uniform, fixed_task_array<first_type, static_cast<std::uint32_t>(k_n)>,
-                                                 child_ref_array>;
+        using children_type =
+            std::conditional_t<k_uniform, fixed_handle_array<first_type, static_cast<std::uint32_t>(k_n)>,
+                               child_ref_array>;
 
         WEFT_ALWAYS_INLINE children_type children_of(storage& tasks) {
             if constexpr (k_uniform) {
-                return children_type{tasks.data()};
+                return children_type{tasks.handles().data()};
             } else {
                 refs_ = std::apply(
                     [](auto&... t) WEFT_LAMBDA_INLINE { return std::array<child_ref, k_n>{child_of(t)...}; }, tasks);

@@ -74,10 +74,13 @@ struct task_array {
     WEFT_ALWAYS_INLINE std::uint32_t size() const noexcept { return n; }
 };
 
+// N frames of tasks of one type (when_all.hpp: task_block).
 template <class T, std::uint32_t N>
-struct fixed_task_array {
-    const task<T>* tasks;
-    WEFT_ALWAYS_INLINE child_ref operator[](std::uint32_t i) const noexcept { return started_child(tasks[i]); }
+struct fixed_handle_array {
+    const std::coroutine_handle<task_promise<T>>* handles;
+    WEFT_ALWAYS_INLINE child_ref operator[](std::uint32_t i) const noexcept {
+        return {handles[i], &handles[i].promise()};
+    }
     static constexpr std::uint32_t size() noexcept { return N; }
 };
 
