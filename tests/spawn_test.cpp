@@ -1,9 +1,12 @@
 // Tests for weft::spawn, runtime::spawn and join_handle (Python's create_task):
 // results and exceptions through co_await, detaching by dropping the handle,
 // done(), misuse, and that shutdown destroys detached tasks that never finish.
+#include <weft/errors.hpp>
 #include <weft/runtime.hpp>
+#include <weft/sleep.hpp>
 #include <weft/spawn.hpp>
 #include <weft/task.hpp>
+#include <weft/timeout.hpp>
 #include <weft/when_all.hpp>
 #include <weft/yield.hpp>
 
@@ -12,6 +15,7 @@
 #include "test_support.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
@@ -327,6 +331,63 @@ TEST_CASE("join_handle::done() turns true when the task finishes") {
     REQUIRE(seen.after);
     REQUIRE(seen.value == 5);
     REQUIRE(seen.handle_empty);
+}
+
+namespace {
+
+// What a detached task saw. 0: still running; -1: the wrong outcome; 1: its
+// hour-long sleep threw weft::cancelled; 2: its 20 ms timeout around an
+// hour-long sleep expired.
+weft::task<void> sleep_an_hour(std::atomic<int>& outcome) {
+    try {
+        co_await weft::sleep_for(std::chrono::hours(1));
+        outcome.store(-1);  // the sleep ended: the cancel was lost
+    } catch (const weft::cancelled&) {
+        outcome.store(1);
+    }
+}
+
+// 3: a 20 ms sleep under the sealed root scope ran to its end, uncancelled.
+weft::task<void> sleep_briefly(std::atomic<int>& outcome) {
+    try {
+        co_await weft::sleep_for(std::chrono::milliseconds(20));
+        outcome.store(3);
+    } catch (const weft::cancelled&) {
+        outcome.store(-1);
+    }
+}
+
+weft::task<void> time_out_an_hour(std::atomic<int>& outcome) {
+    const bool finished = co_await weft::timeout(std::chrono::milliseconds(20), weft::sleep_for(std::chrono::hours(1)));
+    outcome.store(finished ? -1 : 2);
+}
+
+// On one worker the spawned tasks cannot start before this task suspends, so
+// the cancel and the detach both come before their first await: the sleep
+// meets a cancelled, sealed root scope (cancel_scope::seal).
+weft::task<bool> cancel_then_detach(std::atomic<int>& cancelled, std::atomic<int>& timed_out,
+                                    std::atomic<int>& slept) {
+    weft::join_handle<void> h = weft::spawn(sleep_an_hour(cancelled));
+    h.cancel();
+    h.detach();
+    weft::spawn(time_out_an_hour(timed_out)).detach();
+    weft::spawn(sleep_briefly(slept)).detach();
+    for (long i = 0; i < k_poll_cap && (cancelled.load() == 0 || timed_out.load() == 0 || slept.load() == 0); ++i)
+        co_await weft::yield();
+    co_return cancelled.load() == 1 && timed_out.load() == 2 && slept.load() == 3;
+}
+
+}  // namespace
+
+TEST_CASE("a detached task stops at a cancel made before the detach; its sleeps and timeouts work as before") {
+    weft::runtime rt(make_config(1));
+    std::atomic<int> cancelled{0};
+    std::atomic<int> timed_out{0};
+    std::atomic<int> slept{0};
+    REQUIRE(rt.block_on(cancel_then_detach(cancelled, timed_out, slept)));
+    REQUIRE(cancelled.load() == 1);
+    REQUIRE(timed_out.load() == 2);
+    REQUIRE(slept.load() == 3);
 }
 
 TEST_CASE("shutdown destroys detached tasks that never finish, with their locals") {

@@ -120,6 +120,8 @@ public:
             h.destroy();
             return;
         }
+        // Only this handle could cancel the task's root scope (cancel() above).
+        p.spawn_->scope.seal();
         detail::detach_task(p.spawn_->runtime_id, h, p.spawn_->state);
     }
 

@@ -47,7 +47,21 @@ void cancel_scope::cancel() noexcept {
     for (cancel_scope* c = first_child_; c != nullptr; c = c->next_sibling_) c->cancel();
 }
 
+void cancel_scope::seal() noexcept {
+    // release: pairs with add()'s acquire, which then also sees a cancel() made
+    // before the seal (through the join_handle, by the thread that detaches it
+    // or one ordered before it).
+    sealed_.store(true, std::memory_order_release);
+}
+
 bool cancel_scope::add(cancellable& op) noexcept {
+    // acquire: pairs with seal()'s release. A stale false only registers an
+    // operation that nothing will cancel, as before the seal.
+    if (sealed_.load(std::memory_order_acquire)) {
+        // relaxed: a cancel() before the seal is ordered by the acquire above;
+        // none can come after it. op.scope_ stays null: remove() returns at once.
+        return !cancelled_.load(std::memory_order_relaxed);
+    }
     std::lock_guard lock(mutex_);
     if (cancelled_.load(std::memory_order_relaxed)) return false;  // relaxed: we hold the lock
     op.scope_ = this;

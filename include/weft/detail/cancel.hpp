@@ -77,8 +77,16 @@ public:
         return cancelled_.load(std::memory_order_acquire);
     }
 
+    // Declares that nothing will cancel this scope from now on: a detached task's
+    // root scope, which only its join_handle could cancel. Operations awaited
+    // under it are then not registered (add() takes no lock, and remove() finds
+    // nothing to do): a detached server task's reads and sleeps skip two lock
+    // round trips each. A cancel() before the seal still counts.
+    void seal() noexcept;
+
     // Registers a pending operation. False (nothing registered) when the scope is
-    // already cancelled: the caller must not start the operation.
+    // already cancelled: the caller must not start the operation. True without
+    // registering it when the scope is sealed.
     bool add(cancellable& op) noexcept;
     // Unregisters it (a no-op if it is not registered).
     static void remove(cancellable& op) noexcept;
@@ -89,6 +97,8 @@ private:
     spin_lock mutex_;
     // Set once, under mutex_, by cancel(); read without the lock by cancelled().
     std::atomic<bool> cancelled_{false};
+    // Set once by seal(); read without the lock by add().
+    std::atomic<bool> sealed_{false};
     cancel_scope* parent_;
     // Under the parent's mutex_: this scope's links in its parent's child list.
     cancel_scope* prev_sibling_ = nullptr;
