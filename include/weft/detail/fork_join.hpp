@@ -49,9 +49,9 @@ WEFT_ALWAYS_INLINE child_ref child_of(const task<T>& t) noexcept {
 
 // How a fork_join reaches child i and how many children there are. when_all
 // over tasks of different types lists them as child_refs; when_all over tasks
-// of one type reads the tasks themselves and needs no second array (no
-// allocation), with their count fixed at compile time when it is (the
-// variadic form: fib's and skynet's when_all).
+// of one type reads the tasks (a range) or their frames' handles (the variadic
+// form: fib's and skynet's when_all, count fixed at compile time) and needs no
+// second array.
 struct child_ref_array {
     child_ref* refs;
     std::uint32_t n;
@@ -59,18 +59,15 @@ struct child_ref_array {
     WEFT_ALWAYS_INLINE std::uint32_t size() const noexcept { return n; }
 };
 
-// Requires every task non-empty (the awaiter's await_ready checked them).
-template <class T>
-WEFT_ALWAYS_INLINE child_ref started_child(const task<T>& t) noexcept {
-    auto h = t.handle();
-    return {h, &h.promise()};
-}
-
+// Every task non-empty: the awaiter's await_ready checked them.
 template <class T>
 struct task_array {
     const task<T>* tasks;
     std::uint32_t n;
-    WEFT_ALWAYS_INLINE child_ref operator[](std::uint32_t i) const noexcept { return started_child(tasks[i]); }
+    WEFT_ALWAYS_INLINE child_ref operator[](std::uint32_t i) const noexcept {
+        auto h = tasks[i].handle();
+        return {h, &h.promise()};
+    }
     WEFT_ALWAYS_INLINE std::uint32_t size() const noexcept { return n; }
 };
 
