@@ -437,6 +437,7 @@ TEST_CASE("inplace_vector: capacity, element lifetimes, copies and moves, errors
         a.emplace_back(counts);
         inplace_vector<counted, 4> b = std::move(a);
         REQUIRE(b.size() == 2);
+        REQUIRE(a.size() == 2);  // moved one by one: the moved-from elements stay
         a = std::move(b);
         a.clear();
         REQUIRE(a.empty());
@@ -449,6 +450,96 @@ TEST_CASE("inplace_vector: capacity, element lifetimes, copies and moves, errors
     boxes.push_back(std::make_unique<int>(7));
     inplace_vector<std::unique_ptr<int>, 2> moved = std::move(boxes);
     REQUIRE(*moved.front() == 7);
+}
+
+TEST_CASE("inplace_vector of tasks relocates: the moved-from vector is empty, each frame freed once") {
+    using tasks = weft::inplace_vector<weft::task<int>, 4>;
+    const std::int64_t frames_before = live_frames();
+    {
+        weft::runtime rt(make_config(2, 4));
+        tasks a;
+        for (int i = 0; i < 3; ++i) a.push_back(value(i));
+        REQUIRE(live_frames() == frames_before + 3);
+        tasks b = std::move(a);
+        REQUIRE(a.empty());
+        REQUIRE(b.size() == 3);
+        a = std::move(b);
+        REQUIRE(b.empty());
+        tasks c;
+        c.push_back(value(10));
+        REQUIRE(live_frames() == frames_before + 4);
+        c = std::move(a);  // c's own unstarted task goes first
+        REQUIRE(live_frames() == frames_before + 3);
+        REQUIRE(a.empty());
+        REQUIRE(c.size() == 3);
+        for (int i = 0; i < 3; ++i) REQUIRE(c[static_cast<std::size_t>(i)]);
+        const weft::inplace_vector<int, 4> results = rt.block_on(weft::when_all(std::move(c)));
+        REQUIRE(results.size() == 3);
+        for (int i = 0; i < 3; ++i) REQUIRE(results[static_cast<std::size_t>(i)] == i);
+        REQUIRE(live_frames() == frames_before);
+
+        tasks dropped;
+        dropped.push_back(value(1));
+        dropped.push_back(value(2));
+        tasks moved = std::move(dropped);  // never awaited: destroyed unstarted
+    }
+    REQUIRE(live_frames() == frames_before);
+}
+
+// A result whose move throws once `armed` is set: when_all over a range hands
+// results out and frees each child as it goes, so a throw part way must leave
+// the remaining children to the range, each freed exactly once.
+struct fragile_seed {
+    lifetime_counts* counts;
+    int v;
+};
+struct fragile_result {
+    static inline std::atomic<bool> armed{false};
+    lifetime_counts* counts;
+    int v;
+    // Made in place by the child's co_return: no move there.
+    fragile_result(fragile_seed s) : counts(s.counts), v(s.v) { counts->constructed.fetch_add(1); }
+    fragile_result(fragile_result&& o) : counts(o.counts), v(o.v) {
+        if (armed.load() && v == 2) throw std::runtime_error("move of result 2");
+        counts->constructed.fetch_add(1);
+    }
+    fragile_result& operator=(fragile_result&&) = delete;
+    ~fragile_result() { counts->destroyed.fetch_add(1); }
+};
+
+weft::task<fragile_result> make_fragile(lifetime_counts& c, int v) {
+    co_await weft::yield();
+    co_return fragile_seed{&c, v};
+}
+
+TEST_CASE("when_all over a range frees every child once when a result's move throws") {
+    const unsigned workers = GENERATE(1u, 2u);
+    lifetime_counts counts;
+    const std::int64_t frames_before = live_frames();
+    {
+        weft::runtime rt(make_config(workers, 4));
+        auto gather = [&](bool inplace) -> weft::task<int> {
+            fragile_result::armed = false;
+            if (inplace) {
+                weft::inplace_vector<weft::task<fragile_result>, 5> children;
+                for (int i = 0; i < 5; ++i) children.push_back(make_fragile(counts, i));
+                fragile_result::armed = true;  // only when_all's taking of results moves them
+                auto results = co_await weft::when_all(std::move(children));
+                co_return static_cast<int>(results.size());
+            }
+            std::vector<weft::task<fragile_result>> children;
+            for (int i = 0; i < 5; ++i) children.push_back(make_fragile(counts, i));
+            fragile_result::armed = true;
+            auto results = co_await weft::when_all(std::move(children));
+            co_return static_cast<int>(results.size());
+        };
+        REQUIRE_THROWS_WITH(rt.block_on(gather(true)), "move of result 2");
+        REQUIRE_THROWS_WITH(rt.block_on(gather(false)), "move of result 2");
+        fragile_result::armed = false;
+    }
+    REQUIRE(counts.constructed.load() >= 10);
+    REQUIRE(counts.constructed.load() == counts.destroyed.load());
+    REQUIRE(live_frames() == frames_before);
 }
 
 TEST_CASE("when_all rethrows the first exception only after every child has finished") {

@@ -7,8 +7,14 @@
 // Pushing past the capacity throws weft::usage_error naming the capacity (where
 // std::inplace_vector throws std::bad_alloc); at() out of range throws
 // std::out_of_range. Iterators are plain pointers.
+//
+// Moving a vector of elements that relocate by copying their bytes (tasks,
+// detail/relocate.hpp) copies the bytes and leaves the source empty, as a
+// moved-from std::vector is; any other element type is moved one by one and the
+// source keeps its moved-from elements, as std::inplace_vector's does.
 #pragma once
 
+#include <weft/detail/relocate.hpp>
 #include <weft/errors.hpp>
 
 #include <cstddef>
@@ -45,9 +51,7 @@ public:
     {
         for (const T& v : o) unchecked_emplace_back(v);
     }
-    inplace_vector(inplace_vector&& o) noexcept(std::is_nothrow_move_constructible_v<T>) {
-        for (T& v : o) unchecked_emplace_back(std::move(v));
-    }
+    inplace_vector(inplace_vector&& o) noexcept(std::is_nothrow_move_constructible_v<T>) { take_elements(o); }
     inplace_vector& operator=(const inplace_vector& o)
         requires std::is_copy_constructible_v<T>
     {
@@ -60,7 +64,7 @@ public:
     inplace_vector& operator=(inplace_vector&& o) noexcept(std::is_nothrow_move_constructible_v<T>) {
         if (this != &o) {
             clear();
-            for (T& v : o) unchecked_emplace_back(std::move(v));
+            take_elements(o);
         }
         return *this;
     }
@@ -114,6 +118,17 @@ public:
     }
 
 private:
+    // Requires this vector empty. Relocation (see the top): the bytes of o's
+    // elements come here and o forgets them.
+    void take_elements(inplace_vector& o) noexcept(std::is_nothrow_move_constructible_v<T>) {
+        if constexpr (detail::relocates_by_copy<T> && !std::is_trivially_copyable_v<T>) {
+            detail::relocate_bytes<T>(storage_, o.storage_, o.size_);
+            size_ = std::exchange(o.size_, 0);
+        } else {
+            for (T& v : o) unchecked_emplace_back(std::move(v));
+        }
+    }
+
     size_type checked_index(size_type i) const {
         if (i >= size_)
             throw std::out_of_range("weft::inplace_vector::at(" + std::to_string(i) + "): size is " +

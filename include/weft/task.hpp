@@ -6,6 +6,7 @@
 #include <weft/detail/always_inline.hpp>
 #include <weft/detail/cancel.hpp>
 #include <weft/detail/frame_alloc.hpp>
+#include <weft/detail/relocate.hpp>
 #include <weft/detail/transfer.hpp>
 #include <weft/errors.hpp>
 
@@ -323,6 +324,11 @@ task<T> task_promise<T>::get_return_object() noexcept {
 inline task<void> task_promise<void>::get_return_object() noexcept {
     return task<void>(std::coroutine_handle<task_promise<void>>::from_promise(*this));
 }
+
+// A task is its frame's handle: moving it by a copy of its bytes leaves the old
+// copy nothing to release (detail/relocate.hpp).
+template <class T>
+inline constexpr bool relocates_by_copy<task<T>> = true;
 
 template <class>
 inline constexpr bool is_task_v = false;

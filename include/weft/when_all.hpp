@@ -209,7 +209,14 @@ public:
                 tasks_[static_cast<std::size_t>(join_.first_error())].handle().promise().rethrow_error();
             result_type out;
             if constexpr (requires { out.reserve(tasks_.size()); }) out.reserve(tasks_.size());
-            for (task<T>& t : tasks_) out.push_back(take_value(t));
+            // Each child is there and finished: its frame goes as soon as its
+            // result is out (release_finished_frame, no done() test), and the
+            // range's destructor later meets only emptied tasks. Should a result's
+            // move throw, the frames not yet released stay the range's to free.
+            for (task<T>& t : tasks_) {
+                out.push_back(take_value(t));
+                release_finished_frame(t.release());
+            }
             return out;
         }
 
