@@ -6,6 +6,8 @@
 // checks of issue 8's other targets: weft's cost per task over fib 30..39 at 1
 // worker (it must not grow with the number of tasks), and the peak memory (max
 // RSS) of skynet 8 on weft and on oneTBB, each run in a child process of its own.
+// Last, each of issue 8's targets this run can check, with the run's figures and
+// whether they hold (targets_summary below).
 //   weft-compare [--standard] [--runs K] [--workers N] [--data DIR]
 // Default sizes suit a 2-core machine in about a minute; --standard uses the
 // public suite's sizes (fib 39, skynet 8, nqueens 14, matmul 2048). --data writes
@@ -31,6 +33,7 @@
 #include <functional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -218,6 +221,76 @@ struct result_row {
 
 double ns_per_task(const fib_point& p) { return p.seconds * 1e9 / static_cast<double>(p.tasks); }
 
+const result_row* find_row(const std::vector<result_row>& rows, const char* name) {
+    const auto it = std::find_if(rows.begin(), rows.end(), [&](const result_row& r) { return r.name == name; });
+    return it == rows.end() ? nullptr : &*it;
+}
+
+// Issue 8's targets that one run of this program can check, each with the run's
+// figures and "met" or "not met". `two` is the index of the 2-worker column (0
+// on a 1-core machine: then only the 1-worker figures count). The comparison
+// with libfork and TooManyCooks needs their checkouts: scripts/beside_others.sh.
+std::vector<std::string> targets_summary(const std::vector<result_row>& rows, std::size_t two, double fib_growth,
+                                         const std::vector<std::pair<unsigned, double>>& rss_ratios) {
+    // One line per target: what it asks, the run's figures, then "met" or
+    // "not met" with the problems that miss it.
+    struct target_line {
+        std::string figures, missed;
+        void add(const std::string& figure, bool ok, const std::string& name) {
+            figures += (figures.empty() ? "" : ", ") + figure;
+            if (!ok) missed += (missed.empty() ? "" : ", ") + name;
+        }
+        std::string text(const std::string& what) const {
+            return what + ": " + figures + " — " + (missed.empty() ? "met" : "not met (" + missed + ")") + ".";
+        }
+    };
+    std::vector<std::string> lines;
+    const std::string at_workers = two > 0 ? "at 1 / 2 workers" : "at 1 worker";
+
+    target_line vs_tbb;
+    for (const char* name : {"fib", "skynet"}) {
+        const result_row* r = find_row(rows, name);
+        if (r == nullptr) continue;
+        const double one = r->weft[0] / r->tbb[0], pair = r->weft[two] / r->tbb[two];
+        vs_tbb.add(two > 0 ? format("%s %.2f / %.2f", name, one, pair) : format("%s %.2f", name, one),
+                   one <= 0.22 && pair <= 0.22, name);
+    }
+    if (!vs_tbb.figures.empty()) lines.push_back(vs_tbb.text("fib and skynet at most 0.22× oneTBB's time " + at_workers));
+
+    target_line vs_serial;
+    for (const char* name : {"nqueens", "matmul"}) {
+        const result_row* r = find_row(rows, name);
+        if (r == nullptr) continue;
+        const double ratio = r->weft[0] / r->serial;
+        vs_serial.add(format("%s %.2f", name, ratio), ratio <= 1.10, name);
+    }
+    if (!vs_serial.figures.empty())
+        lines.push_back(vs_serial.text("nqueens and matmul at 1 worker within 1.10× sequential code"));
+
+    if (two > 0) {
+        target_line speedup;
+        for (const result_row& r : rows) {
+            const double s = r.weft[0] / r.weft[two];
+            speedup.add(format("%s %.2f", r.name.c_str(), s), s >= 1.8, r.name);
+        }
+        lines.push_back(speedup.text("2 workers at least 1.8× faster than 1, on every problem"));
+    }
+
+    if (!rss_ratios.empty()) {
+        target_line rss;
+        for (const auto& [workers, ratio] : rss_ratios)
+            rss.add(format("%.2f (%uw)", ratio, workers), ratio <= 2.0, format("%uw", workers));
+        lines.push_back(rss.text(format("max RSS of skynet %d at most 2× oneTBB's", k_rss_depth)));
+    }
+
+    // "Does not grow": fib 39 runs 76 times the tasks of fib 30; this machine's
+    // run-to-run noise is about ±10 %, so more than 1.10 counts as growth.
+    target_line flat;
+    flat.add(format("%.2f", fib_growth), fib_growth <= 1.10, "fib 39");
+    lines.push_back(flat.text("cost per task flat from fib 30 to fib 39 (fib 39's over fib 30's at most 1.10)"));
+    return lines;
+}
+
 // weft's ns per task at 1 worker, or "-" for problems whose tasks are not counted.
 std::string per_task_text(const result_row& r) {
     if (r.tasks == 0) return "-";
@@ -351,6 +424,7 @@ int main(int argc, char** argv) {
                                          k_rss_depth, rss_base / 1024.0);
     std::printf("\n%s\n", rss_title.c_str());
     std::vector<std::string> rss_lines;
+    std::vector<std::pair<unsigned, double>> rss_ratios;  // workers, weft over oneTBB
     const std::vector<unsigned> rss_counts = wide > 1 ? std::vector<unsigned>{1, wide} : std::vector<unsigned>{1};
     for (unsigned c : rss_counts) {
         const long weft_kib = child_peak_rss_kib("weft", c);
@@ -360,10 +434,17 @@ int main(int argc, char** argv) {
             all_ok = false;
             continue;
         }
+        rss_ratios.emplace_back(c, static_cast<double>(weft_kib) / static_cast<double>(tbb_kib));
         rss_lines.push_back(format("%uw: weft %.1f MiB, oneTBB %.1f MiB, weft/oneTBB %.2f", c, weft_kib / 1024.0,
                                    tbb_kib / 1024.0, static_cast<double>(weft_kib) / static_cast<double>(tbb_kib)));
         std::printf("  %s\n", rss_lines.back().c_str());
     }
+
+    const std::size_t two = counts.size() > 1 ? 1 : 0;  // counts: 1, 2, 4, ...
+    const std::vector<std::string> targets =
+        targets_summary(rows, two, ns_per_task(fibs[9]) / ns_per_task(fibs[0]), rss_ratios);
+    std::printf("\nIssue 8's targets in this run (libfork and TooManyCooks: scripts/beside_others.sh):\n");
+    for (const std::string& t : targets) std::printf("  - %s\n", t.c_str());
 
     if (!data_dir.empty()) {
         // forkjoin.tsv: one line per bench and worker count, times in ms.
@@ -391,7 +472,8 @@ int main(int argc, char** argv) {
         if (!floor_summary.empty()) md << '\n' << floor_summary << '\n';
         md << '\n' << fib_summary << "\n\n" << rss_title;
         for (std::size_t i = 0; i < rss_lines.size(); ++i) md << (i == 0 ? " " : "; ") << rss_lines[i];
-        md << ".\n";
+        md << ".\n\nIssue 8's targets in this run (beside libfork and TooManyCooks: `scripts/beside_others.sh`, below):\n\n";
+        for (const std::string& t : targets) md << "- " << t << '\n';
         if (!fj || !fs || !md) {
             std::fprintf(stderr, "weft-compare: writing into \"%s\" failed\n", data_dir.c_str());
             return 1;

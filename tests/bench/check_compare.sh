@@ -19,6 +19,13 @@ done
 [ "$(grep -vc '^#' "$tmp/fib_series.tsv")" -eq 10 ] || fail "fib_series.tsv should hold fib 30..39"
 grep -q "fib 39 over fib 30" "$tmp/out.txt" || fail "no fib 30..39 summary"
 grep -Eq "^  1w: weft [0-9.]+ MiB, oneTBB [0-9.]+ MiB" "$tmp/out.txt" || fail "no max RSS line"
+# One line per issue 8 target this run checks, each ending in its verdict (the
+# 2-worker speedup only where there are 2 hardware threads).
+targets=$([ "$(getconf _NPROCESSORS_ONLN)" -gt 1 ] && echo 5 || echo 4)
+[ "$(grep -Ec '^- .* — (met|not met \(.+\))\.$' "$tmp/table.md")" -eq "$targets" ] ||
+    fail "table.md should list $targets target verdicts"
+[ "$(grep -Ec '^  - .* — (met|not met \(.+\))\.$' "$tmp/out.txt")" -eq "$targets" ] ||
+    fail "the output should list $targets target verdicts"
 
 gnuplot -e "data='$tmp'; out='$tmp/forkjoin.png'" scripts/plot_forkjoin.gp 2> "$tmp/gnuplot.txt" ||
     { cat "$tmp/gnuplot.txt"; fail "gnuplot failed"; }
