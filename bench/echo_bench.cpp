@@ -227,6 +227,30 @@ const server_kind k_servers[] = {
 
 bool is_plain(const server_kind& k) { return std::strcmp(k.name, "plain epoll") == 0; }
 
+// Issue 4's targets for this benchmark, with this run's ratios and a verdict
+// each: weft at 1 worker on epoll at least as fast as the plain loop (no
+// scheduler tax), and io_uring at least as fast as epoll (weft, 1 worker).
+void print_targets(const std::vector<const server_kind*>& servers, const std::vector<double>& vs_plain) {
+    const auto ratio_of = [&](const char* backend) -> std::optional<double> {
+        for (std::size_t s = 0; s < servers.size(); ++s)
+            if (!is_plain(*servers[s]) && servers[s]->workers == 1 && std::strcmp(servers[s]->backend, backend) == 0)
+                return vs_plain[s];
+        return std::nullopt;
+    };
+    const auto verdict = [](bool met) { return met ? "met" : "not met"; };
+    std::printf("\nIssue 4's targets in this run:\n");
+    const std::optional<double> epoll = ratio_of("epoll");
+    const std::optional<double> uring = ratio_of("io_uring");
+    if (epoll)
+        std::printf("  - weft at 1 worker on epoll at least 1.00× the plain epoll loop: %.2f — %s.\n", *epoll,
+                    verdict(*epoll >= 1.0));
+    if (epoll && uring)
+        std::printf("  - io_uring at least as fast as epoll (weft, 1 worker): %.2f against %.2f — %s.\n", *uring,
+                    *epoll, verdict(*uring >= *epoll));
+    else
+        std::printf("  - io_uring at least as fast as epoll: not measured (no io_uring here).\n");
+}
+
 // Starts the server, drives it with a fresh client, stops it.
 echo_client::result measure_once(const server_kind& k, const options& opt) {
     if (is_plain(k)) {
@@ -375,11 +399,13 @@ int main(int argc, char** argv) {
         // measured here, and pairing cancels the drift the medians keep.
         std::printf("%-12s %7s  %-8s %12s  %14s  %18s\n", "server", "workers", "backend", "requests/s",
                     "vs plain epoll", "server CPU us/req");
+        std::vector<double> vs_plain(servers.size());
         for (std::size_t s = 0; s < servers.size(); ++s) {
             std::vector<double> ratios;
             for (std::size_t run = 0; run < rates[s].size(); ++run) ratios.push_back(rates[s][run] / rates[0][run]);
+            vs_plain[s] = median(ratios);
             std::printf("%-12s %7u  %-8s %12.0f  %14.2f  %18.2f\n", servers[s]->name, servers[s]->workers,
-                        servers[s]->backend, median(rates[s]), median(ratios), median(cpu[s]));
+                        servers[s]->backend, median(rates[s]), vs_plain[s], median(cpu[s]));
         }
         const unsigned hw = std::thread::hardware_concurrency();
         std::printf("\nrequests/s: median over the runs.\n"
@@ -393,6 +419,7 @@ int main(int argc, char** argv) {
             std::printf(": the servers get the rest, and weft at 2 workers shares cores with the client.\n");
         else
             std::printf(".\n");
+        print_targets(servers, vs_plain);
         return 0;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "\nweft-echo-bench: %s\n", e.what());

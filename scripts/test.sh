@@ -69,6 +69,7 @@ if configure build --buildtype=release && ninja -C build -j"$jobs"; then
         done'
     step "weft-compare --data, its plot and the docs update (temporary copies)" bash tests/bench/check_compare.sh build
     step "Google Benchmark fork-join suite: rows and ratio counters" python3 tests/bench/check_gbench.py build
+    step "weft-echo-bench: every server row and issue 4's target verdicts" bash tests/bench/check_echo_bench.sh build
     step "fuzz the RESP parser for 30 s (clang libFuzzer, ASAN+UBSAN)" bash tests/fuzz/run.sh build/fuzz 30
     step "tutorial programs print what their Python twins print" meson test -C build --print-errorlogs --no-rebuild --suite tutorial --num-processes 4
     step "install and build consumers (pkg-config, CMake, meson)" bash tests/consumer/check_install.sh build
