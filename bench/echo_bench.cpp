@@ -258,7 +258,12 @@ echo_client::result measure_once(const server_kind& k, const options& opt) {
         echo_client client(server.port(), opt);  // closes its sockets before the server stops
         return client.run();
     }
-    weft_server server(weft::config{.workers = k.workers, .io_backend = k.backend});
+    // The other knobs come from WEFT_* variables (config::from_env), so a run can
+    // try, say, WEFT_SPIN_ROUNDS=0; the row's worker count and backend win.
+    weft::config cfg = weft::config::from_env();
+    cfg.workers = k.workers;
+    cfg.io_backend = k.backend;
+    weft_server server(cfg);
     echo_client client(server.port(), opt);
     return client.run();
 }
@@ -300,6 +305,8 @@ constexpr const char* k_usage =
     "  --size BYTES     bytes per request and per reply (1..16777216, default 64)\n"
     "  --seconds S      measured seconds per server and run, after a 0.3 s warm-up (0.1..3600, default 2)\n"
     "  --runs K         runs per server; the table shows the median (1..100, default 3)\n"
+    "weft's servers take every other setting from WEFT_* variables (docs/config.md), e.g.\n"
+    "WEFT_SPIN_ROUNDS; each row sets its own worker count and I/O backend.\n"
     "Exit status: 0 done, 1 a server or the client failed (or an echo differed), 2 bad arguments.\n";
 
 int bad_argument(const std::string& why) {
