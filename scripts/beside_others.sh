@@ -9,8 +9,9 @@
 #
 # DIR: checkouts of ConorWilliams/libfork (v3.8), tzcnt/TooManyCooks and
 # tzcnt/runtime-benchmarks (nothing is downloaded). libfork runs weft's own
-# problem definitions (bench/beside/libfork_forkjoin.cpp, fib, skynet, nqueens);
-# TooManyCooks runs the suite's sources, with its sizes set to the ones measured.
+# problem definitions (bench/beside/libfork_forkjoin.cpp: fib, skynet, nqueens,
+# and matmul with weft-forkjoin's leaf); TooManyCooks runs the suite's sources,
+# with its sizes set to the ones measured.
 # Quick sizes (default): fib 32, skynet 7, nqueens 12, matmul 1024; --standard:
 # the suite's fib 39, skynet 8, nqueens 14, matmul 2048.
 set -euo pipefail
@@ -81,7 +82,7 @@ for spec in "fib $fib" "skynet $sky" "nqueens $nq" "matmul $mm"; do
         esac
         for _ in $(seq "$runs"); do
             weft+=("$(duration_ms ./build/bench/weft-forkjoin "$b" "$p" "$w")")
-            [ "$b" != matmul ] && lf+=("$(duration_ms "$out/libfork-forkjoin" "$b" "$p" "$w")")
+            lf+=("$(duration_ms "$out/libfork-forkjoin" "$b" "$p" "$w")")
             tm+=("$(duration_ms "${tmc_cmd[@]}")")
         done
         python3 - "$b" "$p" "$w" "${weft[*]}" "${lf[*]:-}" "${tm[*]}" <<'PY'
@@ -97,4 +98,4 @@ PY
 done
 echo
 echo "weft/X: weft's median time over X's (below 1.00: weft is faster). libfork runs weft's problem"
-echo "definitions (no matmul); TooManyCooks runs the suite's sources. Only ratios from one run count."
+echo "definitions; TooManyCooks runs the suite's sources. Only ratios from one run count."
