@@ -63,19 +63,13 @@ constexpr auto nqueens = [](auto nqueens, int n, int row, board b) LF_STATIC_CAL
     co_return total;
 };
 
-// As weft's: two phases of four quadrant products, each phase's four in
-// parallel (three forked, the last called), phase 2 adding onto phase 1.
+// As weft's (forkjoin::split: two phases of four quadrant products), each
+// phase's four in parallel: three forked, the last called.
 constexpr auto matmul = [](auto matmul, const int* a, const int* b, int* c, int n, int stride) LF_STATIC_CALL
     -> lf::task<void> {
     using namespace forkjoin;
-    if (n <= k_matmul_leaf) {
-        matmul_leaf(a, b, c, n, stride);
-        co_return;
-    }
-    const int h = n / 2;
-    const auto A = quadrants(a, h, stride);
-    const auto B = quadrants(b, h, stride);
-    const auto C = quadrants(c, h, stride);
+    if (n <= k_matmul_leaf) co_return matmul_leaf(a, b, c, n, stride);
+    const auto [A, B, C, h] = split(a, b, c, n, stride);
     co_await lf::fork[matmul](A[q11], B[q11], C[q11], h, stride);
     co_await lf::fork[matmul](A[q11], B[q12], C[q12], h, stride);
     co_await lf::fork[matmul](A[q21], B[q11], C[q21], h, stride);

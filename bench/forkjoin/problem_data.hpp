@@ -121,4 +121,20 @@ std::array<Int*, 4> quadrants(Int* m, int h, int stride) {
     return {m, m + h, m + h * stride, m + h * stride + h};
 }
 
+// One step of the recursion: C += A * B on n x n blocks (n > k_matmul_leaf) as
+// eight products of h x h quadrants, in two phases of four that write disjoint
+// quadrants of C: phase 1 is A11B11, A11B12, A21B11, A21B12 into C11, C12, C21,
+// C22; phase 2 is A12B21, A12B22, A22B21, A22B22 into the same, adding onto
+// phase 1. Every runtime's version runs a phase's four in parallel and waits
+// between the phases.
+struct matmul_split {
+    std::array<const int*, 4> a, b;
+    std::array<int*, 4> c;
+    int h;
+};
+inline matmul_split split(const int* a, const int* b, int* c, int n, int stride) {
+    const int h = n / 2;
+    return {quadrants(a, h, stride), quadrants(b, h, stride), quadrants(c, h, stride), h};
+}
+
 }  // namespace forkjoin

@@ -107,10 +107,7 @@ inline weft::task<std::uint64_t> nqueens(int n, int row, board b) {
 namespace serial {
 inline void matmul(const int* a, const int* b, int* c, int n, int stride) {
     if (n <= k_matmul_leaf) return matmul_leaf(a, b, c, n, stride);
-    const int h = n / 2;
-    const auto A = quadrants(a, h, stride);
-    const auto B = quadrants(b, h, stride);
-    const auto C = quadrants(c, h, stride);
+    const auto [A, B, C, h] = split(a, b, c, n, stride);
     matmul(A[q11], B[q11], C[q11], h, stride); matmul(A[q11], B[q12], C[q12], h, stride);
     matmul(A[q21], B[q11], C[q21], h, stride); matmul(A[q21], B[q12], C[q22], h, stride);
     matmul(A[q12], B[q21], C[q11], h, stride); matmul(A[q12], B[q22], C[q12], h, stride);
@@ -124,12 +121,7 @@ inline weft::task<void> matmul(const int* a, const int* b, int* c, int n, int st
         matmul_leaf(a, b, c, n, stride);
         co_return;
     }
-    const int h = n / 2;
-    const auto A = quadrants(a, h, stride);
-    const auto B = quadrants(b, h, stride);
-    const auto C = quadrants(c, h, stride);
-    // Phase 1 and phase 2 write disjoint quadrants in parallel; phase 2 adds onto
-    // phase 1's results, so it waits for it.
+    const auto [A, B, C, h] = split(a, b, c, n, stride);  // the two phases: problem_data.hpp
     co_await weft::when_all(matmul(A[q11], B[q11], C[q11], h, stride), matmul(A[q11], B[q12], C[q12], h, stride),
                             matmul(A[q21], B[q11], C[q21], h, stride), matmul(A[q21], B[q12], C[q22], h, stride));
     co_await weft::when_all(matmul(A[q12], B[q21], C[q11], h, stride), matmul(A[q12], B[q22], C[q12], h, stride),

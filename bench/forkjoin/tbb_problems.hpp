@@ -49,10 +49,7 @@ inline std::uint64_t nqueens(int n, int row, board b) {
 
 inline void matmul(const int* a, const int* b, int* c, int n, int stride) {
     if (n <= k_matmul_leaf) return matmul_leaf(a, b, c, n, stride);
-    const int h = n / 2;
-    const auto A = quadrants(a, h, stride);
-    const auto B = quadrants(b, h, stride);
-    const auto C = quadrants(c, h, stride);
+    const auto [A, B, C, h] = split(a, b, c, n, stride);
     tbb::task_group g;
     g.run([=] { matmul(A[q11], B[q11], C[q11], h, stride); });
     g.run([=] { matmul(A[q11], B[q12], C[q12], h, stride); });
