@@ -434,9 +434,10 @@ int main(int argc, char** argv) {
             all_ok = false;
             continue;
         }
-        rss_ratios.emplace_back(c, static_cast<double>(weft_kib) / static_cast<double>(tbb_kib));
+        const double ratio = static_cast<double>(weft_kib) / static_cast<double>(tbb_kib);
+        rss_ratios.emplace_back(c, ratio);
         rss_lines.push_back(format("%uw: weft %.1f MiB, oneTBB %.1f MiB, weft/oneTBB %.2f", c, weft_kib / 1024.0,
-                                   tbb_kib / 1024.0, static_cast<double>(weft_kib) / static_cast<double>(tbb_kib)));
+                                   tbb_kib / 1024.0, ratio));
         std::printf("  %s\n", rss_lines.back().c_str());
     }
 

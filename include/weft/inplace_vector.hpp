@@ -121,7 +121,7 @@ private:
     // Requires this vector empty. Relocation (see the top): the bytes of o's
     // elements come here and o forgets them.
     void take_elements(inplace_vector& o) noexcept(std::is_nothrow_move_constructible_v<T>) {
-        if constexpr (detail::relocates_by_copy<T> && !std::is_trivially_copyable_v<T>) {
+        if constexpr (detail::relocates_by_copy<T>) {
             detail::relocate_bytes<T>(storage_, o.storage_, o.size_);
             size_ = std::exchange(o.size_, 0);
         } else {

@@ -5,19 +5,18 @@
 // inplace_vector of tasks moves the children once, from the caller's vector
 // into the awaitable, on every fork-join of nqueens.
 //
-// True for trivially copyable types, and specialized by types that are one
-// owning pointer and nothing that points back at them (task<T>: a coroutine
-// handle, task.hpp).
+// False unless specialized: by types that are one owning pointer and nothing
+// that points back at them (task<T>: a coroutine handle, task.hpp). Trivially
+// copyable types need no specialization: their move already is a copy.
 #pragma once
 
 #include <cstddef>
 #include <cstring>
-#include <type_traits>
 
 namespace weft::detail {
 
 template <class T>
-inline constexpr bool relocates_by_copy = std::is_trivially_copyable_v<T>;
+inline constexpr bool relocates_by_copy = false;
 
 // Copies the bytes of n objects of type T from `from` to `to` (not overlapping),
 // one object at a time. The empty asm hides the index from the optimizer, which
