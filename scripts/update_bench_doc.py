@@ -63,7 +63,7 @@ def main():
              f"**Machine:** {machine()}; {compiler(build_dir)}, release build. "
              f"Written by `scripts/bench.sh` on {today}.\n\n"
              f"**Command:** `{command}` (`weft-compare --data`; each time is the median of the timed runs "
-             f"after a warm-up; weft and oneTBB take turns, one run each).\n\n"
+             f"after a warm-up; weft and oneTBB, and the worker counts, take turns, one run each).\n\n"
              f"{table.rstrip()}\n\n"
              f"![weft and oneTBB: time, speedup and ratio against workers; cost per fib task]"
              f"(img/forkjoin.png)\n"

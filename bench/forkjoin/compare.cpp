@@ -1,12 +1,13 @@
 // weft-compare: the fork-join throughput comparison behind the README's main
 // command. Runs each problem sequentially, on weft and on oneTBB at 1, 2, 4, ...
-// up to N workers in one process (weft and oneTBB taking turns, one run each),
-// and prints a table of times and ratios (1 and N workers). Then the floor under
-// fib's cost per task (bare_coroutine.hpp) beside weft's and oneTBB's, and two
-// checks of issue 8's other targets: weft's cost per task over fib 30..39 at 1
-// worker (it must not grow with the number of tasks; judged on fib 39 against
-// the fib 30 runs around it, see fib_growth), and the peak memory (max
-// RSS) of skynet 8 on weft and on oneTBB, each run in a child process of its own.
+// up to N workers in one process (weft and oneTBB and the worker counts taking
+// turns, one run each), and prints a table of times and ratios (1 and N
+// workers). Then the floor under fib's cost per task (bare_coroutine.hpp)
+// beside weft's and oneTBB's, and two checks of issue 8's other targets: weft's
+// cost per task over fib 30..39 at 1 worker (it must not grow with the number of
+// tasks; judged on fib 39 against the fib 30 runs around it, see fib_growth),
+// and the peak memory (max RSS) of skynet 8 on weft and on oneTBB, each run in a
+// child process of its own.
 // Last, each of issue 8's targets this run can check, with the run's figures and
 // whether they hold (targets_summary below).
 //   weft-compare [--standard] [--runs K] [--workers N] [--data DIR]
@@ -32,6 +33,7 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 #include <utility>
@@ -246,6 +248,9 @@ struct result_row {
     std::uint64_t tasks = 0;
     double serial = 0;
     std::vector<double> weft, tbb;  // seconds, one per worker count
+    // Over the same runtime's 1-worker time, one per worker count: the median
+    // over the turns of each turn's ratio (see main).
+    std::vector<double> weft_speedup, tbb_speedup;
 };
 
 double ns_per_task(const fib_point& p) { return p.seconds * 1e9 / static_cast<double>(p.tasks); }
@@ -299,7 +304,7 @@ std::vector<std::string> targets_summary(const std::vector<result_row>& rows, st
     if (two > 0) {
         target_line speedup;
         for (const result_row& r : rows) {
-            const double s = r.weft[0] / r.weft[two];
+            const double s = r.weft_speedup[two];
             speedup.add(format("%s %.2f", r.name.c_str(), s), s >= 1.8, r.name);
         }
         lines.push_back(speedup.text("2 workers at least 1.8× faster than 1, on every problem"));
@@ -362,7 +367,8 @@ int main(int argc, char** argv) {
     const std::vector<unsigned> counts = worker_counts(wide);
     const std::string wide_w = std::to_string(wide) + "w";
 
-    std::printf("weft fork-join comparison: %s sizes, median of %d runs (weft and oneTBB taking turns), %u hardware threads\n\n",
+    std::printf("weft fork-join comparison: %s sizes, median of %d runs (weft and oneTBB and the worker counts taking "
+                "turns), %u hardware threads\n\n",
                 standard ? "standard" : "quick", runs, std::thread::hardware_concurrency());
     std::printf("%-8s %6s | %10s | %10s %10s | %10s %10s | %9s %9s | %11s\n", "bench", "param", "serial ms",
                 "weft 1w", ("weft " + wide_w).c_str(), "oneTBB 1w", ("oneTBB " + wide_w).c_str(), "weft/TBB1",
@@ -372,31 +378,50 @@ int main(int argc, char** argv) {
     for (problem& p : make_problems(standard)) {
         std::fprintf(stderr, "running %s %d ...\n", p.name.c_str(), p.param);
         bool ok = true;
-        result_row row{p.name, p.param, p.tasks, measure(runs, p.serial, ok), {}, {}};
+        result_row row{p.name, p.param, p.tasks, measure(runs, p.serial, ok), {}, {}, {}, {}};
         all_ok = all_ok && ok;
-        for (unsigned c : counts) {
-            // weft and oneTBB take turns, one run each, so a stretch of load from
-            // another tenant of a shared machine slows both sides of a ratio, not
-            // one. The first turn is the warm-up.
-            weft::runtime rt(weft::config{.workers = c});
-            tbb::task_arena arena(static_cast<int>(c));
+        // weft and oneTBB take turns, one run each, and so do the worker counts:
+        // each turn runs every count once, so a stretch of load from another
+        // tenant of a shared machine slows both sides of a ratio and both ends
+        // of a speedup, not one. A runtime or arena waiting for its turn costs
+        // nothing (weft's idle workers park; oneTBB's sleep after the pause
+        // below). The first turn is the warm-up.
+        struct side {
+            std::unique_ptr<weft::runtime> rt;
+            std::unique_ptr<tbb::task_arena> arena;
             std::vector<double> weft_times, tbb_times;
-            for (int turn = 0; turn <= runs; ++turn) {
+        };
+        std::vector<side> sides;
+        for (unsigned c : counts)
+            sides.push_back({std::make_unique<weft::runtime>(weft::config{.workers = c}),
+                             std::make_unique<tbb::task_arena>(static_cast<int>(c)), {}, {}});
+        for (int turn = 0; turn <= runs; ++turn) {
+            for (side& sd : sides) {
                 // oneTBB's workers spin for a while after their last task; on a
                 // small machine that steals the core weft is about to run on.
                 // (weft's idle workers park at once: oneTBB needs no pause.)
                 std::this_thread::sleep_for(std::chrono::milliseconds(300));
-                const double w = time_once([&] { return p.weft(rt); }, ok);
+                const double w = time_once([&] { return p.weft(*sd.rt); }, ok);
                 double t = 0;
-                arena.execute([&] { t = time_once(p.tbb, ok); });
+                sd.arena->execute([&] { t = time_once(p.tbb, ok); });
                 if (turn == 0) continue;
-                weft_times.push_back(w);
-                tbb_times.push_back(t);
+                sd.weft_times.push_back(w);
+                sd.tbb_times.push_back(t);
             }
-            row.weft.push_back(median(std::move(weft_times)));
-            row.tbb.push_back(median(std::move(tbb_times)));
-            all_ok = all_ok && ok;
         }
+        // Turn by turn, 1 worker's time over each count's, then the median.
+        const auto speedup = [](const std::vector<double>& one, const std::vector<double>& many) {
+            std::vector<double> ratios;
+            for (std::size_t i = 0; i < one.size(); ++i) ratios.push_back(one[i] / many[i]);
+            return median(std::move(ratios));
+        };
+        for (const side& sd : sides) {
+            row.weft.push_back(median(sd.weft_times));
+            row.tbb.push_back(median(sd.tbb_times));
+            row.weft_speedup.push_back(speedup(sides[0].weft_times, sd.weft_times));
+            row.tbb_speedup.push_back(speedup(sides[0].tbb_times, sd.tbb_times));
+        }
+        all_ok = all_ok && ok;
         std::printf("%-8s %6d | %10.1f | %10.1f %10.1f | %10.1f %10.1f | %9.2f %9.2f | %11s\n", row.name.c_str(),
                     row.param, row.serial * 1e3, row.weft[0] * 1e3, row.weft.back() * 1e3, row.tbb[0] * 1e3,
                     row.tbb.back() * 1e3, row.weft[0] / row.tbb[0], row.weft.back() / row.tbb.back(),
@@ -411,8 +436,10 @@ int main(int argc, char** argv) {
         speedups = format("Speedup from 1 to %u workers:", wide);
         for (std::size_t i = 0; i < rows.size(); ++i)
             speedups += format("%s %s weft %.2f×, oneTBB %.2f×", i == 0 ? "" : ";", rows[i].name.c_str(),
-                               rows[i].weft[0] / rows[i].weft.back(), rows[i].tbb[0] / rows[i].tbb.back());
-        speedups += ".";
+                               rows[i].weft_speedup.back(), rows[i].tbb_speedup.back());
+        speedups += format(" (each the median over the turns of the 1-worker run's time over the %u-worker run's "
+                           "in the same turn).",
+                           wide);
         std::printf("%s\n", speedups.c_str());
     }
 
@@ -489,8 +516,8 @@ int main(int argc, char** argv) {
         for (const result_row& r : rows)
             for (std::size_t i = 0; i < counts.size(); ++i)
                 fj << r.name << '\t' << r.param << '\t' << counts[i] << '\t' << r.weft[i] * 1e3 << '\t'
-                   << r.tbb[i] * 1e3 << '\t' << r.serial * 1e3 << '\t' << r.weft[0] / r.weft[i] << '\t'
-                   << r.tbb[0] / r.tbb[i] << '\t' << r.weft[i] / r.tbb[i] << '\n';
+                   << r.tbb[i] * 1e3 << '\t' << r.serial * 1e3 << '\t' << r.weft_speedup[i] << '\t'
+                   << r.tbb_speedup[i] << '\t' << r.weft[i] / r.tbb[i] << '\n';
         std::ofstream fs(data_dir + "/fib_series.tsv");
         fs << "# n\ttasks\tms\tns_per_task\n";
         for (const fib_point& f : fibs) fs << f.n << '\t' << f.tasks << '\t' << f.seconds * 1e3 << '\t' << ns_per_task(f) << '\n';
