@@ -226,9 +226,7 @@ double fib_growth(int rounds, bool& ok) {
     weft::runtime rt(weft::config{.workers = 1});
     ok = weft_run::fib(rt, 30) == fib_expected(30) && ok;  // warm-up
     const auto ns_per_task = [&](int n) {
-        const auto start = clock_type::now();
-        ok = weft_run::fib(rt, n) == fib_expected(n) && ok;
-        const double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+        const double seconds = time_once([&] { return weft_run::fib(rt, n) == fib_expected(n); }, ok);
         return seconds * 1e9 / static_cast<double>(fib_tasks(n));
     };
     std::vector<double> ratios;
