@@ -687,6 +687,73 @@ TEST_CASE("join_handle::cancel reaches sync waits, busy loops and nested tasks",
     }());
 }
 
+namespace {
+
+// Without a cancellation it would sleep for a minute and give 5.
+weft::task<int> sleeps_a_minute() {
+    co_await weft::sleep_for(60s);
+    co_return 5;
+}
+
+weft::task<int> await_handle(weft::join_handle<int> h) { co_return co_await h; }
+
+// Counts the cancellations it caught, then gives 7.
+weft::task<int> catches_cancel(std::atomic<int>& caught) {
+    try {
+        co_await weft::sleep_for(60s);
+    } catch (const weft::cancelled&) {
+        caught.fetch_add(1);
+    }
+    co_return 7;
+}
+
+}  // namespace
+
+TEST_CASE("awaiting a join_handle passes a cancellation on to the awaited task", "[sync]") {
+    WEFT_FOR_EACH_BACKEND(cfg, 2);
+    weft::runtime rt(cfg);
+    std::atomic<int> caught{0};
+    rt.block_on([](std::atomic<int>& c) -> weft::task<void> {
+        // cancel() on the awaiting task's handle.
+        auto outer = weft::spawn(await_handle(weft::spawn(sleeps_a_minute())));
+        co_await weft::sleep_for(2ms);
+        outer.cancel();
+        CHECK_THROWS_AS(co_await outer, weft::cancelled);
+
+        // timeout around the handle itself, and around a task awaiting one.
+        const std::optional<int> direct = co_await weft::timeout(5ms, weft::spawn(sleeps_a_minute()));
+        CHECK_FALSE(direct.has_value());
+        const std::optional<int> nested = co_await weft::timeout(5ms, await_handle(weft::spawn(sleeps_a_minute())));
+        CHECK_FALSE(nested.has_value());
+
+        // when_any: the loser awaiting a handle is cancelled and joined.
+        const auto [index, result] = co_await weft::when_any(weft::sleep_for(2ms), await_handle(weft::spawn(sleeps_a_minute())));
+        CHECK(index == 0);
+
+        // A scope cancelled before the await: the cancellation still passes on.
+        auto late = weft::spawn([]() -> weft::task<int> {
+            auto h = weft::spawn(sleeps_a_minute());
+            for (;;) {
+                try {
+                    co_await weft::yield();
+                } catch (const weft::cancelled&) {
+                    break;  // our scope is cancelled now; await the handle under it
+                }
+            }
+            co_return co_await h;
+        }());
+        co_await weft::sleep_for(1ms);
+        late.cancel();
+        CHECK_THROWS_AS(co_await late, weft::cancelled);
+
+        // An awaited task that catches the cancellation gives its value.
+        const std::optional<int> kept = co_await weft::timeout(5ms, weft::spawn(catches_cancel(c)));
+        REQUIRE(kept.has_value());
+        CHECK(*kept == 7);
+    }(caught));
+    CHECK(caught.load() == 1);
+}
+
 // --- task_group ------------------------------------------------------------------
 
 TEST_CASE("task_group: join waits for every task", "[sync]") {

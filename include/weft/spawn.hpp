@@ -3,6 +3,7 @@
 // dropped handle detaches the task (the runtime then owns and finishes it).
 #pragma once
 
+#include <weft/detail/cancel.hpp>
 #include <weft/detail/export.hpp>
 #include <weft/detail/worker_context.hpp>
 #include <weft/errors.hpp>
@@ -104,7 +105,8 @@ public:
     // its next timer, I/O, sync or yield() await (the operation is cancelled in
     // the reactor), and awaiting the handle then rethrows weft::cancelled unless
     // the task caught it. Tasks it awaits or forks are cancelled with it; tasks
-    // it spawned are not. No effect once the task finished, or on an empty handle.
+    // it spawned are not, except one whose handle it is awaiting at the time (see
+    // awaiter). No effect once the task finished, or on an empty handle.
     void cancel() noexcept {
         if (h_) h_.promise().spawn_->scope.cancel();
     }
@@ -125,9 +127,18 @@ public:
         detail::detach_task(p.spawn_->runtime_id, h, p.spawn_->state);
     }
 
-    class awaiter {
+    // `co_await handle`. The await is a cancellation point, as in asyncio: when
+    // the awaiting task is cancelled (cancel() on its own handle, a timeout, a
+    // when_any it lost), the cancellation passes on to the awaited task, as if
+    // cancel() were called on this handle, and the await goes on until that task
+    // has finished. It then gives what the task gave: weft::cancelled, or its
+    // value if it finished anyway. So a timeout or when_any around the await
+    // returns only after the spawned task is done, as with any child.
+    class awaiter : detail::cancellable {
     public:
         explicit awaiter(join_handle& jh) : jh_(jh) {}
+        awaiter(const awaiter&) = delete;
+        awaiter& operator=(const awaiter&) = delete;
 
         bool await_ready() const {
             if (!jh_.h_) throw usage_error("co_await on an empty weft::join_handle (moved-from, detached or already awaited)");
@@ -143,10 +154,18 @@ public:
             return jh_.done();
         }
 
-        std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
+        template <class Promise>
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> parent) noexcept {
             auto h = jh_.h_;
             detail::promise_base& p = h.promise();
             jh_.awaiting_ = true;
+            // Registered before the task can finish and resume us, so that
+            // await_resume's remove() always has the registration to undo. A
+            // scope cancelled already passes the cancellation on at once.
+            if (detail::cancel_scope* scope = detail::scope_of(parent)) {
+                cancel_ = &pass_on_cancel;
+                if (!scope->add(*this)) p.spawn_->scope.cancel();
+            }
             if (detail::worker_context* w = detail::tls_worker) {
                 // Fork-join fast path: if our own deque's newest item is the task's
                 // fresh tag, nobody has started it: run it inline and let it return
@@ -172,6 +191,9 @@ public:
         }
 
         T await_resume() {
+            // After this, no canceller is inside pass_on_cancel (remove() takes
+            // the scope's lock, which the canceller holds), so the frame can go.
+            detail::cancel_scope::remove(*this);
             auto h = std::exchange(jh_.h_, nullptr);
             jh_.awaiting_ = false;
             struct frame_guard {
@@ -182,6 +204,15 @@ public:
         }
 
     private:
+        // Called under the awaiting task's scope lock, from any thread, while the
+        // task's frame is alive (it is freed in await_resume, after remove()).
+        // Lock order: the awaiting task's scope, then the awaited task's root
+        // scope; an await chain only runs one way (a cycle of tasks awaiting
+        // each other's handles would never finish anyway).
+        static void pass_on_cancel(detail::cancellable& c) noexcept {
+            static_cast<awaiter&>(c).jh_.h_.promise().spawn_->scope.cancel();
+        }
+
         join_handle& jh_;
     };
 
