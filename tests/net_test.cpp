@@ -130,6 +130,49 @@ TEST_CASE("a read cancelled by timeout leaves the socket usable") {
     CHECK(o.after == "still here");
 }
 
+namespace {
+
+// One runtime's turn with sockets that outlive it: an accept that parks on the
+// listener, then a read that parks on the pair made in the first turn.
+weft::task<bool> wait_on_long_lived_sockets(tcp_listener& l, std::optional<tcp_stream>& client,
+                                            std::optional<tcp_stream>& server) {
+    weft::join_handle<tcp_stream> accepted = weft::spawn(l.accept());
+    co_await weft::sleep_for(5ms);  // the accept parks first, as a rule
+    tcp_stream fresh = co_await tcp_stream::connect("127.0.0.1", l.local_port());
+    // A guard against a hang, not a speed limit: it only fires if the wake is lost.
+    std::optional<tcp_stream> got = co_await weft::timeout(10s, std::move(accepted));
+    if (!got) co_return false;
+    if (!client) {
+        client.emplace(std::move(fresh));
+        server.emplace(std::move(*got));
+    }
+    std::byte buf[4];
+    weft::join_handle<std::size_t> reader = weft::spawn(read_some(*client, buf));
+    co_await weft::sleep_for(5ms);  // the read parks first, as a rule
+    co_await server->write_all("ping");
+    const std::optional<std::size_t> n = co_await weft::timeout(10s, std::move(reader));
+    co_return n.has_value() && *n > 0 && std::memcmp(buf, "ping", *n) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("sockets that waited under one runtime wait and wake under the next") {
+    WEFT_FOR_EACH_BACKEND(cfg, 2);
+    const int fds_before = weft_test::open_fds();
+    {
+        // Made outside every runtime; the streams come from the first one.
+        tcp_listener l = tcp_listener::bind("127.0.0.1", 0);
+        std::optional<tcp_stream> client;
+        std::optional<tcp_stream> server;
+        for (int round = 0; round < 3; ++round) {
+            INFO("runtime " << round);
+            weft::runtime rt(cfg);
+            CHECK(rt.block_on(wait_on_long_lived_sockets(l, client, server)));
+        }
+    }
+    CHECK(weft_test::open_fds() == fds_before);
+}
+
 TEST_CASE("connecting to a closed port fails with an error naming the address") {
     WEFT_FOR_EACH_BACKEND(cfg, 1);
     weft::runtime rt(cfg);

@@ -62,7 +62,9 @@ epoll_reactor::epoll_reactor(const config& cfg)
 epoll_reactor::~epoll_reactor() {
     {
         std::lock_guard lock(core_->garbage_mutex);
-        core_->orphaned = true;
+        // release: pairs with waiters_for()'s acquire load (and close_waiters(),
+        // which reads it under the lock).
+        core_->orphaned.store(true, std::memory_order_release);
     }
     core_->free_garbage();
     ::close(wake_fd_);
@@ -182,18 +184,37 @@ void epoll_reactor::notify() noexcept {
 }
 
 fd_waiters& waiters_for(std::atomic<void*>& slot, int fd, epoll_reactor& here) {
-    // acquire: pairs with the release below; we see the fd_waiters fully built.
-    if (void* existing = slot.load(std::memory_order_acquire)) return *static_cast<fd_waiters*>(existing);
-    fd_waiters* mine = here.register_fd(fd);
-    void* expected = nullptr;
-    // acq_rel: release publishes `mine`; acquire sees the winner's when we lose.
-    if (slot.compare_exchange_strong(expected, mine, std::memory_order_acq_rel)) return *mine;
-    // Another worker registered it first: leave our epoll; our batches may still
-    // point at `mine` until the next poll, so free it through the garbage list.
-    epoll_ctl(mine->core_->epfd, EPOLL_CTL_DEL, fd, nullptr);
-    mine->core_->registered.fetch_sub(1, std::memory_order_relaxed);  // relaxed: a hint
-    here.discard(mine);
-    return *static_cast<fd_waiters*>(expected);
+    // acquire: pairs with the release of the CAS below; we see the fd_waiters
+    // fully built.
+    void* existing = slot.load(std::memory_order_acquire);
+    for (;;) {
+        auto* current = static_cast<fd_waiters*>(existing);
+        // acquire: pairs with ~epoll_reactor's release store. The runtime that
+        // the socket waited under before is gone (the socket outlived it): no
+        // worker polls that epoll any more, so register with ours instead. A
+        // stale false needs that runtime to be shutting down while this one uses
+        // the socket, which no task can see (its tasks are gone by then).
+        if (current != nullptr && !current->core_->orphaned.load(std::memory_order_acquire)) return *current;
+        fd_waiters* mine = here.register_fd(fd);
+        mine->retired_ = current;
+        // acq_rel: release publishes `mine`; acquire sees the winner's when we lose.
+        if (slot.compare_exchange_strong(existing, mine, std::memory_order_acq_rel)) {
+            if (current != nullptr) {
+                // Out of the dead runtime's epoll (its fd stays open while
+                // `current`, kept in mine->retired_, holds its core).
+                epoll_ctl(current->core_->epfd, EPOLL_CTL_DEL, fd, nullptr);
+                current->core_->registered.fetch_sub(1, std::memory_order_relaxed);  // relaxed: a hint
+            }
+            return *mine;
+        }
+        // Another worker registered it first: leave our epoll; our batches may
+        // still point at `mine` until the next poll, so free it through the
+        // garbage list. `existing` now holds the winner's; check it as above.
+        mine->retired_ = nullptr;
+        epoll_ctl(mine->core_->epfd, EPOLL_CTL_DEL, fd, nullptr);
+        mine->core_->registered.fetch_sub(1, std::memory_order_relaxed);  // relaxed: a hint
+        here.discard(mine);
+    }
 }
 
 bool park_waiter(readiness_waiter& r, std::uint32_t seq) {
@@ -248,7 +269,7 @@ void close_waiters(std::atomic<void*>& slot) noexcept {
         if (r != nullptr) r->sched_->resume_anywhere(r->waiter_);
     std::shared_ptr<epoll_core> core = w->core_;  // keeps the mutex alive past `delete w`
     std::unique_lock lock(core->garbage_mutex);
-    if (!core->orphaned) {
+    if (!core->orphaned.load(std::memory_order_relaxed)) {  // relaxed: we hold garbage_mutex
         core->discard(w);
         return;
     }

@@ -30,9 +30,11 @@ struct epoll_core {
     // !garbage.empty(), written under garbage_mutex, read without it by
     // free_garbage() so that a poll with nothing to free takes no lock.
     std::atomic<bool> has_garbage{false};
-    // Under garbage_mutex: the home reactor is gone, so no batch can point at a
-    // closed socket's fd_waiters any more: free it at once.
-    bool orphaned = false;
+    // Set once, under garbage_mutex: the home reactor is gone, so no batch can
+    // point at a closed socket's fd_waiters any more (free it at once), and no
+    // worker dispatches this epoll's events (a socket that waits again, under a
+    // later runtime, must move to that runtime's epoll: waiters_for).
+    std::atomic<bool> orphaned{false};
     // Sockets registered here and not yet closed; the home worker polls while it
     // is non-zero (a registered socket is one some task reads or writes, so a
     // readiness event may be due). Counted at registration and close, not per
@@ -75,7 +77,15 @@ struct fd_waiters {
     int fd_;
     std::shared_ptr<epoll_core> core_;
 
+    // The registration this one replaced when the socket moved from a runtime
+    // that is gone to a live one (waiters_for). Another thread may still hold a
+    // pointer to it from the socket's slot, so it lives as long as this one.
+    fd_waiters* retired_ = nullptr;
+
     fd_waiters(int fd, std::shared_ptr<epoll_core> core) : fd_(fd), core_(std::move(core)) {}
+    ~fd_waiters() { delete retired_; }
+    fd_waiters(const fd_waiters&) = delete;
+    fd_waiters& operator=(const fd_waiters&) = delete;
 };
 
 class epoll_reactor final : public reactor {
@@ -107,7 +117,8 @@ private:
 
 // The socket-side operations, from any worker (runtime/net uses them).
 // The epoll instance the socket is registered with, registering it with the
-// calling worker's when it is not yet.
+// calling worker's when it is not yet, or when its home reactor is gone (the
+// socket outlived the runtime it waited under).
 fd_waiters& waiters_for(std::atomic<void*>& slot, int fd, epoll_reactor& here);
 // Parks `w` unless an event arrived since `seq` was read; false when it did not
 // park: retry the call, or, for a waiter with recv_buf_, its recv was made here
