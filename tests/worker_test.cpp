@@ -96,3 +96,33 @@ TEST_CASE("pin_workers pins each worker thread to one allowed CPU") {
     }());
     CHECK(cpus_allowed == 1);
 }
+
+namespace {
+
+// yield()s until `stop`, at most `cap` times; gives how many.
+weft::task<long> yield_loop(const std::atomic<bool>& stop, long cap) {
+    long n = 0;
+    while (!stop.load() && n < cap) {
+        ++n;
+        co_await weft::yield();
+    }
+    co_return n;
+}
+
+}  // namespace
+
+TEST_CASE("with global_queue_interval 1, a yield() loop does not starve a timer on its worker") {
+    // Every turn polls the injector first, where the yielding task always is; the
+    // task the timer wakes waits in the LIFO slot. Before the fix only the loop
+    // ran, until its cap: the sleep then ended after it instead of during it.
+    constexpr long k_cap = 2'000'000;
+    weft::runtime rt(weft::config{.workers = 1, .global_queue_interval = 1});
+    const long yields = rt.block_on([]() -> weft::task<long> {
+        std::atomic<bool> stop{false};
+        weft::join_handle<long> loop = weft::spawn(yield_loop(stop, k_cap));
+        co_await weft::sleep_for(std::chrono::milliseconds(2));
+        stop.store(true);
+        co_return co_await loop;
+    }());
+    CHECK(yields < k_cap);
+}

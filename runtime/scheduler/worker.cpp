@@ -49,8 +49,18 @@ std::uintptr_t worker::next_task() {
     // the LIFO slot, which next_local() takes first.
     if (++ticks_ % sched().settings().global_queue_interval == 0) {
         if (io_->has_pending()) io_->poll_now();
-        if (std::uintptr_t item = sched().inject_queue().pop()) return item;
+        // Not twice in a row: with an interval of 1, a task that keeps coming
+        // back through the injector (a yield() loop) would be all that ever
+        // ran, and the task a timer just woke into the LIFO slot would wait
+        // forever. So the own queue gets at least every other turn.
+        if (!injector_went_first_) {
+            if (std::uintptr_t item = sched().inject_queue().pop()) {
+                injector_went_first_ = true;
+                return item;
+            }
+        }
     }
+    injector_went_first_ = false;
     if (std::uintptr_t item = next_local()) return item;
     return sched().inject_queue().pop();
 }

@@ -56,6 +56,9 @@ private:
     static constexpr std::uint32_t k_lifo_streak = 4;
     std::uint32_t lifo_streak_ = 0;
     std::uint32_t ticks_ = 0;
+    // The last turn's task came from the injector by the fairness rule; see
+    // next_task().
+    bool injector_went_first_ = false;
     std::uint32_t rng_;
     bool searching_ = false;
     // True while park() is inside the reactor: tasks it wakes then are ours to
