@@ -207,6 +207,13 @@ TEST_CASE("a bad address string is an error that names it") {
     } catch (const weft::io_error& e) {
         CHECK(std::string(e.what()).find("\"300.1.2.3\"") != std::string::npos);
     }
+    try {
+        rt.block_on(tcp_stream::connect("", 80));
+        FAIL("connect accepted an empty host");
+    } catch (const weft::io_error& e) {
+        CHECK(std::string(e.what()).find("connect \"\"") != std::string::npos);
+        CHECK(e.code().value() == EINVAL);
+    }
     CHECK_THROWS_WITH(tcp_listener::bind("127.0.0.1", 0, {.backlog = 0}),
                       Catch::Contains("listen_options.backlog=0"));
 }
