@@ -48,4 +48,6 @@ TEST_CASE("file errors name the path") {
     CHECK_THROWS_WITH(rt.block_on(weft::fs::write_file("/nonexistent/weft/file", "x")),
                       Catch::Contains("write_file /nonexistent/weft/file"));
     CHECK_THROWS_AS(rt.block_on(weft::fs::read_file("/tmp")), weft::io_error);  // a directory
+    CHECK_THROWS_WITH(rt.block_on(weft::fs::read_file("")), Catch::StartsWith("read_file \"\": "));
+    CHECK_THROWS_WITH(rt.block_on(weft::fs::write_file("", "x")), Catch::StartsWith("write_file \"\": "));
 }

@@ -21,6 +21,10 @@ using weft::detail::io_op;
 using weft::detail::op_kind;
 using weft::detail::ring_wait;
 
+// The path as error messages show it: an empty one as "" (the bare call name
+// followed by a colon read as a missing word).
+std::string shown(const std::string& path) { return path.empty() ? std::string("\"\"") : path; }
+
 constexpr std::size_t k_min_chunk = 64 * 1024;
 constexpr std::uint64_t k_current_position = ~std::uint64_t{0};  // io_uring: use the file position
 
@@ -64,7 +68,7 @@ task<int> ring_rw(op_kind kind, int fd, void* buf, std::size_t len) {
 
 std::string read_blocking(const std::string& path) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw io_error(errno, "read_file " + path);
+    if (fd < 0) throw io_error(errno, "read_file " + shown(path));
     fd_closer closer{fd};
     std::string out;
     std::size_t used = 0;
@@ -75,7 +79,7 @@ std::string read_blocking(const std::string& path) {
         const ssize_t n = ::read(fd, out.data() + used, chunk);
         if (n < 0) {
             if (errno == EINTR) continue;
-            throw io_error(errno, "read_file " + path);
+            throw io_error(errno, "read_file " + shown(path));
         }
         if (n == 0) break;
         used += static_cast<std::size_t>(n);
@@ -86,18 +90,18 @@ std::string read_blocking(const std::string& path) {
 
 void write_blocking(const std::string& path, std::string_view data) {
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) throw io_error(errno, "write_file " + path);
+    if (fd < 0) throw io_error(errno, "write_file " + shown(path));
     fd_closer closer{fd};
     while (!data.empty()) {
         const ssize_t n = ::write(fd, data.data(), data.size());
         if (n < 0) {
             if (errno == EINTR) continue;
-            throw io_error(errno, "write_file " + path);
+            throw io_error(errno, "write_file " + shown(path));
         }
         data.remove_prefix(static_cast<std::size_t>(n));
     }
     closer.fd = -1;
-    if (::close(fd) != 0) throw io_error(errno, "write_file " + path + " (close)");
+    if (::close(fd) != 0) throw io_error(errno, "write_file " + shown(path) + " (close)");
 }
 
 }  // namespace
@@ -109,7 +113,7 @@ task<std::string> read_file(std::string path) {
         co_return out;
     }
     const int fd = co_await ring_open(path, O_RDONLY | O_CLOEXEC, 0);
-    if (fd < 0) throw io_error(-fd, "read_file " + path);
+    if (fd < 0) throw io_error(-fd, "read_file " + shown(path));
     fd_closer closer{fd};
     std::string out;
     std::size_t used = 0;
@@ -120,7 +124,7 @@ task<std::string> read_file(std::string path) {
         const int n = co_await ring_rw(op_kind::read, fd, out.data() + used, chunk);
         if (n < 0) {
             if (n == -EINTR || n == -EAGAIN) continue;
-            throw io_error(-n, "read_file " + path);
+            throw io_error(-n, "read_file " + shown(path));
         }
         if (n == 0) break;
         used += static_cast<std::size_t>(n);
@@ -135,18 +139,18 @@ task<void> write_file(std::string path, std::string_view data) {
         co_return;
     }
     const int fd = co_await ring_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) throw io_error(-fd, "write_file " + path);
+    if (fd < 0) throw io_error(-fd, "write_file " + shown(path));
     fd_closer closer{fd};
     while (!data.empty()) {
         const int n = co_await ring_rw(op_kind::write, fd, const_cast<char*>(data.data()), data.size());
         if (n < 0) {
             if (n == -EINTR || n == -EAGAIN) continue;
-            throw io_error(-n, "write_file " + path);
+            throw io_error(-n, "write_file " + shown(path));
         }
         data.remove_prefix(static_cast<std::size_t>(n));
     }
     closer.fd = -1;
-    if (::close(fd) != 0) throw io_error(errno, "write_file " + path + " (close)");
+    if (::close(fd) != 0) throw io_error(errno, "write_file " + shown(path) + " (close)");
 }
 
 }  // namespace weft::fs
