@@ -332,6 +332,29 @@ TEST_CASE("chain accepts a vector and owns a copy of it") {
     REQUIRE(collect(all) == std::vector<int>{1, 2, 7, 8});
 }
 
+TEST_CASE("as_generator turns any input range into a lazy generator that owns it") {
+    std::vector<int> v{4, 5, 6};
+    auto g = weft::as_generator(v);  // a copy
+    v.clear();
+    REQUIRE(collect(g) == std::vector<int>{4, 5, 6});
+    // A view is read lazily, element by element.
+    int reads = 0;
+    auto squares = weft::as_generator(std::views::iota(1, 4) | std::views::transform([&reads](int i) {
+                                          ++reads;
+                                          return i * i;
+                                      }));
+    REQUIRE(reads == 0);
+    REQUIRE(squares.next() == 1);
+    REQUIRE(reads == 1);
+    REQUIRE(squares.next() == 4);
+    REQUIRE(squares.next() == 9);
+    REQUIRE_FALSE(squares.next().has_value());
+    REQUIRE(reads == 3);
+    // A generator comes back as it is.
+    auto same = weft::as_generator(count_up_to(2));
+    REQUIRE(collect(same) == std::vector<int>{1, 2});
+}
+
 TEST_CASE("chain is lazy and skips empty parts") {
     int steps = 0;
     auto all = weft::chain(std::vector<int>{}, count_up_to(0), count_with_side_effect(steps));

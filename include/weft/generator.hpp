@@ -334,6 +334,15 @@ generator<T> as_generator(generator<T> g) noexcept {
 
 }  // namespace detail
 
+// Python's iter(iterable): any input range as a generator<T>, read lazily. The
+// range is taken by value and owned by the generator (pass a container as an
+// rvalue, or an lvalue to copy it; a view is cheap to copy). A generator<T> comes
+// back as it is.
+template <std::ranges::input_range Range>
+generator<std::ranges::range_value_t<Range>> as_generator(Range range) {
+    return detail::as_generator<std::ranges::range_value_t<Range>>(std::move(range));
+}
+
 // itertools.chain: the elements of each range in turn. Every argument is taken by
 // value and owned by the returned generator, so pass generators as rvalues; an
 // lvalue container is copied. All ranges must have the same value type.
