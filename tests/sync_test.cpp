@@ -193,6 +193,40 @@ TEST_CASE("semaphore: try_acquire, release(k) wakes k waiters, bad counts are re
 
 // --- event and wait_group ------------------------------------------------------
 
+namespace {
+
+template <class Wait>
+weft::task<void> record_after(Wait wait, std::vector<int>& order, int i) {
+    co_await wait();
+    order.push_back(i);
+}
+
+}  // namespace
+
+TEST_CASE("semaphore release(k) and event set() run their waiters in arrival order", "[sync]") {
+    // One worker, so arrival and running order are the worker's alone: each
+    // spawned waiter runs (and queues) while the spawner yields.
+    weft::runtime rt(weft_test::make_config(1));
+    const auto [sem_order, event_order] = rt.block_on([]() -> weft::task<std::pair<std::vector<int>, std::vector<int>>> {
+        weft::semaphore s(0);
+        weft::event e;
+        std::vector<int> sem_order;
+        std::vector<int> event_order;
+        std::vector<weft::join_handle<void>> waiters;
+        for (int i = 0; i < 4; ++i) {
+            waiters.push_back(weft::spawn(record_after([&s] { return s.acquire(); }, sem_order, i)));
+            waiters.push_back(weft::spawn(record_after([&e] { return e.wait(); }, event_order, i)));
+            co_await weft::yield();
+        }
+        s.release(4);
+        e.set();
+        for (auto& w : waiters) co_await w;
+        co_return std::pair{sem_order, event_order};
+    }());
+    CHECK(sem_order == std::vector<int>{0, 1, 2, 3});
+    CHECK(event_order == std::vector<int>{0, 1, 2, 3});
+}
+
 TEST_CASE("event: set wakes every waiter; reset makes later waits suspend", "[sync][stress]") {
     weft::runtime rt(two_workers());
     const int waiters = weft_test::scaled(2000);

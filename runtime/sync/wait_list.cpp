@@ -34,11 +34,29 @@ void wake(sync_waiter& w) noexcept {
 }
 
 void wake_all(sync_waiter* chain, sync_waiter::outcome how) noexcept {
+    // Waiters of this worker's runtime go through its LIFO slot, where each wake
+    // pushes the one before onto the deque, whose owner pops the newest first:
+    // woken in chain order they would run last-granted first. So they are woken
+    // newest first, and the first granted runs first. Any other waiter goes
+    // through the injector, a FIFO, in chain order. Nothing is woken before the
+    // chain is taken apart: a woken waiter may run and its frame go away.
+    worker_context* self = tls_worker;
+    sync_waiter* local = nullptr;  // this runtime's waiters, newest first
     while (chain != nullptr) {
         sync_waiter* next = chain->next_waiter_;  // read before the waiter can run
         chain->outcome_ = how;
-        wake(*chain);
+        if (self != nullptr && self->scheduler_ == chain->sched_) {
+            chain->next_waiter_ = local;
+            local = chain;
+        } else {
+            wake(*chain);
+        }
         chain = next;
+    }
+    while (local != nullptr) {
+        sync_waiter* next = local->next_waiter_;
+        wake(*local);
+        local = next;
     }
 }
 
