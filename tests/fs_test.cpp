@@ -1,19 +1,48 @@
 // weft::fs on both backends: round trips, files without a known size, and errors
 // that name the path.
 #include "io_support.hpp"
+#include "test_support.hpp"
 
 #include <weft/weft.hpp>
 
 #include <catch2/catch.hpp>
 
+#include <dirent.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <fstream>
 #include <string>
+#include <thread>
 
 namespace {
 
 std::string temp_path(const std::string& name) {
     return "/tmp/weft_fs_test_" + std::to_string(::getpid()) + "_" + name;
+}
+
+// Threads of this process whose name starts with `prefix` and that are blocked
+// in openat (/proc/self/task/*/syscall starts with its number while it waits).
+int threads_in_openat(const std::string& prefix) {
+    int found = 0;
+    DIR* d = opendir("/proc/self/task");
+    if (d == nullptr) return 0;
+    while (dirent* e = readdir(d)) {
+        if (e->d_name[0] == '.') continue;
+        const std::string dir = std::string("/proc/self/task/") + e->d_name;
+        std::ifstream comm(dir + "/comm");
+        std::string name;
+        std::getline(comm, name);
+        if (name.rfind(prefix, 0) != 0) continue;
+        std::ifstream syscall(dir + "/syscall");
+        long number = -1;
+        syscall >> number;
+        if (number == SYS_openat) ++found;
+    }
+    closedir(d);
+    return found;
 }
 
 }  // namespace
@@ -50,4 +79,34 @@ TEST_CASE("file errors name the path") {
     CHECK_THROWS_AS(rt.block_on(weft::fs::read_file("/tmp")), weft::io_error);  // a directory
     CHECK_THROWS_WITH(rt.block_on(weft::fs::read_file("")), Catch::StartsWith("read_file \"\": "));
     CHECK_THROWS_WITH(rt.block_on(weft::fs::write_file("", "x")), Catch::StartsWith("write_file \"\": "));
+}
+
+TEST_CASE("shutdown with a read and a write blocked on FIFOs that never get a peer") {
+    WEFT_FOR_EACH_BACKEND(cfg, 2);
+    const std::string in = temp_path("fifo_in");
+    const std::string out = temp_path("fifo_out");
+    ::unlink(in.c_str());
+    ::unlink(out.c_str());
+    REQUIRE(::mkfifo(in.c_str(), 0600) == 0);
+    REQUIRE(::mkfifo(out.c_str(), 0600) == 0);
+    const int fds_before = weft_test::open_fds();
+    const std::int64_t frames_before = weft_test::live_frames();
+    {
+        // Opening a FIFO waits for its peer, here forever: on epoll in a thread of
+        // the blocking pool, on io_uring in the kernel's worker. Shutdown must cut
+        // both short; a hang is turned into a failure.
+        weft_test::watchdog guard("runtime shutdown with blocked FIFO opens", std::chrono::seconds(60));
+        weft::runtime rt(cfg);
+        rt.spawn(weft::fs::read_file(in)).detach();
+        rt.spawn(weft::fs::write_file(out, "never read")).detach();
+        if (std::string(weft::detail::io_backend_in_use(rt)) == "epoll")
+            // Both pool threads blocked in open (what shutdown must interrupt).
+            CHECK(weft_test::eventually([&] { return threads_in_openat(cfg.thread_name + "-io") == 2; }));
+        else
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the opens reach the kernel
+    }
+    CHECK(weft_test::open_fds() == fds_before);
+    CHECK(weft_test::live_frames() == frames_before);
+    ::unlink(in.c_str());
+    ::unlink(out.c_str());
 }

@@ -66,8 +66,16 @@ task<int> ring_rw(op_kind kind, int fd, void* buf, std::size_t len) {
     co_return co_await ring_wait(op);
 }
 
+// The two below run on the blocking pool. Their open, read and write may block
+// for good (a FIFO with no peer, a terminal): each is a cancel_point, where the
+// runtime's shutdown can cut it short (blocking_pool.hpp).
+int open_blocking(const std::string& path, int flags, mode_t mode = 0) {
+    weft::detail::cancel_point cancellable;
+    return ::open(path.c_str(), flags, mode);
+}
+
 std::string read_blocking(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    const int fd = open_blocking(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) throw io_error(errno, "read_file " + shown(path));
     fd_closer closer{fd};
     std::string out;
@@ -76,7 +84,11 @@ std::string read_blocking(const std::string& path) {
     for (;;) {
         const std::size_t chunk = next_chunk(hint, used);
         out.resize(used + chunk);
-        const ssize_t n = ::read(fd, out.data() + used, chunk);
+        ssize_t n;
+        {
+            weft::detail::cancel_point cancellable;
+            n = ::read(fd, out.data() + used, chunk);
+        }
         if (n < 0) {
             if (errno == EINTR) continue;
             throw io_error(errno, "read_file " + shown(path));
@@ -89,11 +101,15 @@ std::string read_blocking(const std::string& path) {
 }
 
 void write_blocking(const std::string& path, std::string_view data) {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    const int fd = open_blocking(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) throw io_error(errno, "write_file " + shown(path));
     fd_closer closer{fd};
     while (!data.empty()) {
-        const ssize_t n = ::write(fd, data.data(), data.size());
+        ssize_t n;
+        {
+            weft::detail::cancel_point cancellable;
+            n = ::write(fd, data.data(), data.size());
+        }
         if (n < 0) {
             if (errno == EINTR) continue;
             throw io_error(errno, "write_file " + shown(path));

@@ -10,6 +10,8 @@
 
 #include <weft/errors.hpp>
 
+#include <cxxabi.h>
+
 #include <cerrno>
 #include <coroutine>
 #include <exception>
@@ -154,7 +156,9 @@ private:
 
 // co_await blocking_call(f) runs f() on the runtime's blocking pool and resumes
 // the task on any worker; rethrows what f threw. Not cancellable: a cancelled
-// task sees weft::cancelled at its next await after f returns.
+// task sees weft::cancelled at its next await after f returns. At shutdown, a
+// call f makes inside a cancel_point is cut short (blocking_pool::stop) and the
+// task is never resumed: its owner destroys it.
 template <class F>
 class blocking_call : public blocking_pool::job {
 public:
@@ -175,10 +179,12 @@ public:
     }
 
 private:
-    static void run(job& j) noexcept {
+    static void run(job& j) {
         auto& self = static_cast<blocking_call&>(j);
         try {
             self.f_();
+        } catch (abi::__forced_unwind&) {
+            throw;  // the pool thread is being cancelled (shutdown): let it unwind
         } catch (...) {
             self.error_ = std::current_exception();
         }

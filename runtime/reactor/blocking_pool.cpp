@@ -1,5 +1,6 @@
 // The blocking pool: a mutex-protected queue and condition variable. File I/O
 // costs far more than the lock, and nothing here is on a scheduler hot path.
+// Shutdown cuts blocked calls short with POSIX thread cancellation (cancel_point).
 #include "blocking_pool.hpp"
 
 #include <pthread.h>
@@ -11,40 +12,58 @@ namespace weft::detail {
 blocking_pool::blocking_pool(unsigned threads, const std::string& thread_name)
     : threads_wanted_(threads), thread_name_(thread_name) {}
 
+cancel_point::cancel_point() noexcept { pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &previous_); }
+
+cancel_point::~cancel_point() { pthread_setcancelstate(previous_, nullptr); }
+
 void blocking_pool::stop() noexcept {
     {
         std::lock_guard lock(mutex_);
         stopping_ = true;
         jobs_.clear();
+        // A thread inside a job gets a cancellation request. Deferred, and
+        // disabled outside cancel_points: it acts only in (or at the next) call
+        // the job marked as one; a job that makes none just finishes, and the
+        // request dies with the thread. Under the lock, so a thread that left
+        // its job (it clears its flag under the lock) is not cancelled.
+        for (std::size_t i = 0; i < threads_.size(); ++i)
+            if (running_job_[i]) pthread_cancel(threads_[i].native_handle());
     }
     cv_.notify_all();
     for (std::thread& t : threads_) t.join();
     threads_.clear();
+    running_job_.clear();
 }
 
 void blocking_pool::submit(job& j) {
     std::lock_guard lock(mutex_);
     if (stopping_) return;  // shutdown: the task stays suspended for its owner
     if (threads_.size() < threads_wanted_ && threads_.size() <= jobs_.size()) {
-        threads_.emplace_back([this] { loop(); });
-        const std::string name = thread_name_ + "-io" + std::to_string(threads_.size() - 1);
+        const std::size_t index = threads_.size();
+        running_job_.push_back(false);
+        threads_.emplace_back([this, index] { loop(index); });
+        const std::string name = thread_name_ + "-io" + std::to_string(index);
         pthread_setname_np(threads_.back().native_handle(), name.substr(0, 15).c_str());
     }
     jobs_.push_back(&j);
     cv_.notify_one();
 }
 
-void blocking_pool::loop() noexcept {
+void blocking_pool::loop(std::size_t index) {
+    // Cancellable only inside cancel_points (stop()).
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, nullptr);
     std::unique_lock lock(mutex_);
     for (;;) {
         cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
         if (stopping_) return;
         job* j = jobs_.front();
         jobs_.pop_front();
+        running_job_[index] = true;
         lock.unlock();
-        j->run_(*j);
+        j->run_(*j);  // a cancellation by stop() unwinds from here, unlocked
         j->done_(*j);
         lock.lock();
+        running_job_[index] = false;
     }
 }
 

@@ -1,5 +1,6 @@
-// A few threads for blocking calls that no reactor can wait on: regular files under
-// the epoll backend (they are always "ready" to epoll). io_uring does not use it.
+// A few threads for blocking calls that no reactor can wait on: files under the
+// epoll backend (regular files are always "ready" to epoll). io_uring does not
+// use it.
 #pragma once
 
 #include <condition_variable>
@@ -12,24 +13,45 @@
 
 namespace weft::detail {
 
+// A blocking system call made by a job inside a cancel_point can be cut short
+// by stop() (a FIFO's open waits for a peer that may never come): the pool
+// threads run with POSIX thread cancellation disabled, and a cancel_point enables
+// it for the one call. A cancelled call does not return: the thread unwinds
+// (glibc's forced unwind runs the destructors on the way) and exits.
+class cancel_point {
+public:
+    cancel_point() noexcept;
+    ~cancel_point();
+    cancel_point(const cancel_point&) = delete;
+    cancel_point& operator=(const cancel_point&) = delete;
+
+private:
+    int previous_ = 0;
+};
+
 class blocking_pool {
 public:
     struct job {
-        // Runs on a pool thread; must not throw. Then done_ runs there too.
-        void (*run_)(job&) noexcept = nullptr;
+        // Runs on a pool thread. Its only exception is the forced unwind of a
+        // cancel_point cut short by stop(), which it must let through (then
+        // done_ does not run); it reports any other failure through the job.
+        // Then done_ runs on the pool thread too.
+        void (*run_)(job&) = nullptr;
         void (*done_)(job&) noexcept = nullptr;
     };
 
     blocking_pool(unsigned threads, const std::string& thread_name);
     ~blocking_pool() { stop(); }
 
-    // Joins the threads after the running jobs finish; queued jobs never run
-    // (their tasks' frames are destroyed by their owners at shutdown).
+    // Joins the threads. A running job finishes, unless it is blocked in a
+    // cancel_point (or reaches one): then its thread is cancelled there. Queued
+    // jobs never run. Either way the jobs' tasks stay suspended: their frames are
+    // destroyed by their owners at shutdown, after this.
     void stop() noexcept;
     void submit(job& j);
 
 private:
-    void loop() noexcept;
+    void loop(std::size_t index);
 
     const unsigned threads_wanted_;
     const std::string thread_name_;
@@ -38,6 +60,7 @@ private:
     std::deque<job*> jobs_;
     bool stopping_ = false;
     std::vector<std::thread> threads_;  // started on the first submit
+    std::vector<bool> running_job_;     // under mutex_: per thread, inside a job
 };
 
 }  // namespace weft::detail
