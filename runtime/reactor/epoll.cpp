@@ -183,18 +183,24 @@ void epoll_reactor::notify() noexcept {
     [[maybe_unused]] const int r = ::eventfd_write(wake_fd_, 1);
 }
 
-fd_waiters& waiters_for(std::atomic<void*>& slot, int fd, epoll_reactor& here) {
-    // acquire: pairs with the release of the CAS below; we see the fd_waiters
-    // fully built.
-    void* existing = slot.load(std::memory_order_acquire);
+namespace {
+
+// acquire: pairs with ~epoll_reactor's release store. A socket whose home epoll
+// is orphaned outlived the runtime it waited under: no worker polls that epoll
+// any more, so it must register with ours instead. A stale false needs that
+// runtime to be shutting down while this one uses the socket, which no task can
+// see (its tasks are gone by then).
+bool usable(const fd_waiters* w) noexcept {
+    return w != nullptr && !w->core_->orphaned.load(std::memory_order_acquire);
+}
+
+// waiters_for()'s slow path: the socket has no usable registration. Out of line,
+// so that the common path needs no saved registers.
+[[gnu::noinline]] fd_waiters& register_waiters(std::atomic<void*>& slot, void* existing, int fd,
+                                                 epoll_reactor& here) {
     for (;;) {
         auto* current = static_cast<fd_waiters*>(existing);
-        // acquire: pairs with ~epoll_reactor's release store. The runtime that
-        // the socket waited under before is gone (the socket outlived it): no
-        // worker polls that epoll any more, so register with ours instead. A
-        // stale false needs that runtime to be shutting down while this one uses
-        // the socket, which no task can see (its tasks are gone by then).
-        if (current != nullptr && !current->core_->orphaned.load(std::memory_order_acquire)) return *current;
+        if (usable(current)) return *current;
         fd_waiters* mine = here.register_fd(fd);
         mine->retired_ = current;
         // acq_rel: release publishes `mine`; acquire sees the winner's when we lose.
@@ -215,6 +221,17 @@ fd_waiters& waiters_for(std::atomic<void*>& slot, int fd, epoll_reactor& here) {
         mine->core_->registered.fetch_sub(1, std::memory_order_relaxed);  // relaxed: a hint
         here.discard(mine);
     }
+}
+
+}  // namespace
+
+fd_waiters& waiters_for(std::atomic<void*>& slot, int fd, epoll_reactor& here) {
+    // acquire: pairs with the release of register_waiters()' CAS; we see the
+    // fd_waiters fully built.
+    void* existing = slot.load(std::memory_order_acquire);
+    if (usable(static_cast<fd_waiters*>(existing))) [[likely]]
+        return *static_cast<fd_waiters*>(existing);
+    return register_waiters(slot, existing, fd, here);
 }
 
 bool park_waiter(readiness_waiter& r, std::uint32_t seq) {
