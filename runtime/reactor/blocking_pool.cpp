@@ -38,8 +38,12 @@ void blocking_pool::stop() noexcept {
 void blocking_pool::submit(job& j) {
     std::lock_guard lock(mutex_);
     if (stopping_) return;  // shutdown: the task stays suspended for its owner
-    if (threads_.size() < threads_wanted_ && threads_.size() <= jobs_.size()) {
+    // A new thread when no idle one is left over for this job. Busy threads do
+    // not count: a job may block for long (a FIFO's open), and the next must not
+    // queue behind it while the pool has room for another thread.
+    if (threads_.size() < threads_wanted_ && idle_ <= jobs_.size()) {
         const std::size_t index = threads_.size();
+        ++idle_;  // it is about to wait for work
         running_job_.push_back(false);
         threads_.emplace_back([this, index] { loop(index); });
         const std::string name = thread_name_ + "-io" + std::to_string(index);
@@ -58,12 +62,14 @@ void blocking_pool::loop(std::size_t index) {
         if (stopping_) return;
         job* j = jobs_.front();
         jobs_.pop_front();
+        --idle_;
         running_job_[index] = true;
         lock.unlock();
         j->run_(*j);  // a cancellation by stop() unwinds from here, unlocked
         j->done_(*j);
         lock.lock();
         running_job_[index] = false;
+        ++idle_;
     }
 }
 

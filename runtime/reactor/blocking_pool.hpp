@@ -61,6 +61,7 @@ private:
     bool stopping_ = false;
     std::vector<std::thread> threads_;  // started on the first submit
     std::vector<bool> running_job_;     // under mutex_: per thread, inside a job
+    std::size_t idle_ = 0;              // under mutex_: threads waiting for a job
 };
 
 }  // namespace weft::detail
