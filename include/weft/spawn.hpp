@@ -139,6 +139,9 @@ public:
         explicit awaiter(join_handle& jh) : jh_(jh) {}
         awaiter(const awaiter&) = delete;
         awaiter& operator=(const awaiter&) = delete;
+        // A frame destroyed while suspended here (at shutdown) leaves its scope,
+        // which may outlive it (a when_any's or task_group's scope).
+        ~awaiter() { detail::cancel_scope::remove(*this); }
 
         bool await_ready() const {
             if (!jh_.h_) throw usage_error("co_await on an empty weft::join_handle (moved-from, detached or already awaited)");
@@ -207,8 +210,10 @@ public:
         // Called under the awaiting task's scope lock, from any thread, while the
         // task's frame is alive (it is freed in await_resume, after remove()).
         // Lock order: the awaiting task's scope, then the awaited task's root
-        // scope; an await chain only runs one way (a cycle of tasks awaiting
-        // each other's handles would never finish anyway).
+        // scope. Tasks awaiting each other's handles in a cycle would take them
+        // round the cycle, back to a scope this thread (or another canceller)
+        // holds; cancel_scope::cancel() returns at once for a scope already
+        // marked cancelled, which every held one is, so the walk ends there.
         static void pass_on_cancel(detail::cancellable& c) noexcept {
             static_cast<awaiter&>(c).jh_.h_.promise().spawn_->scope.cancel();
         }

@@ -1,7 +1,8 @@
 // cancel_scope: the lock-protected lists of pending operations and child scopes
 // that cancellation walks. Lock order: a scope before its children, and a scope
 // before whatever an operation's cancel_ locks (a timer wheel, an fd's waiters,
-// a worker's inbox); nothing takes a scope's lock while holding one of those.
+// a worker's inbox, or, for a join_handle await, the awaited task's root scope);
+// nothing takes a scope's lock while holding one of the former.
 #include <weft/detail/cancel.hpp>
 
 #include <mutex>
@@ -37,6 +38,13 @@ void cancel_scope::unlink_child(cancel_scope& child) noexcept {
 }
 
 void cancel_scope::cancel() noexcept {
+    // acquire: pairs with the release store below. A scope already cancelled
+    // has nothing left to do, and its lock may be held right now by this very
+    // thread, further up a walk that came back round: tasks awaiting each
+    // other's join handles in a cycle (join_handle::awaiter::pass_on_cancel).
+    // Every scope a canceller holds is marked first thing, so no walk waits on
+    // a lock whose holder waits in turn.
+    if (cancelled_.load(std::memory_order_acquire)) return;
     std::lock_guard lock(mutex_);
     if (cancelled_.load(std::memory_order_relaxed)) return;  // relaxed: we hold the lock
     // release: pairs with cancelled()'s acquire.
