@@ -99,7 +99,8 @@ TEST_CASE("shutdown with a read and a write blocked on FIFOs that never get a pe
         weft::runtime rt(cfg);
         rt.spawn(weft::fs::read_file(in)).detach();
         rt.spawn(weft::fs::write_file(out, "never read")).detach();
-        if (std::string(weft::detail::io_backend_in_use(rt)) == "epoll")
+        const bool can_see_syscalls = std::ifstream("/proc/self/syscall").good();
+        if (std::string(weft::detail::io_backend_in_use(rt)) == "epoll" && can_see_syscalls)
             // Both pool threads blocked in open (what shutdown must interrupt).
             CHECK(weft_test::eventually([&] { return threads_in_openat(cfg.thread_name + "-io") == 2; }));
         else

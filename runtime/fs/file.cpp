@@ -66,12 +66,19 @@ task<int> ring_rw(op_kind kind, int fd, void* buf, std::size_t len) {
     co_return co_await ring_wait(op);
 }
 
-// The two below run on the blocking pool. Their open, read and write may block
-// for good (a FIFO with no peer, a terminal): each is a cancel_point, where the
-// runtime's shutdown can cut it short (blocking_pool.hpp).
+// The two below run on the blocking pool. An open, and a read or write of a file
+// that is not a regular one, may block for good (a FIFO with no peer, a
+// terminal): those are cancel_points, where the runtime's shutdown can cut them
+// short (blocking_pool.hpp). A regular file's reads and writes always finish,
+// so a write_file under way at shutdown still writes the whole file.
 int open_blocking(const std::string& path, int flags, mode_t mode = 0) {
     weft::detail::cancel_point cancellable;
     return ::open(path.c_str(), flags, mode);
+}
+
+bool may_block_for_good(int fd) noexcept {
+    struct stat st {};
+    return ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode);
 }
 
 std::string read_blocking(const std::string& path) {
@@ -81,12 +88,13 @@ std::string read_blocking(const std::string& path) {
     std::string out;
     std::size_t used = 0;
     const std::size_t hint = size_hint(fd);
+    const bool endless = may_block_for_good(fd);
     for (;;) {
         const std::size_t chunk = next_chunk(hint, used);
         out.resize(used + chunk);
         ssize_t n;
         {
-            weft::detail::cancel_point cancellable;
+            weft::detail::cancel_point cancellable(endless);
             n = ::read(fd, out.data() + used, chunk);
         }
         if (n < 0) {
@@ -104,10 +112,11 @@ void write_blocking(const std::string& path, std::string_view data) {
     const int fd = open_blocking(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) throw io_error(errno, "write_file " + shown(path));
     fd_closer closer{fd};
+    const bool endless = may_block_for_good(fd);
     while (!data.empty()) {
         ssize_t n;
         {
-            weft::detail::cancel_point cancellable;
+            weft::detail::cancel_point cancellable(endless);
             n = ::write(fd, data.data(), data.size());
         }
         if (n < 0) {

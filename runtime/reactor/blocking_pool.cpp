@@ -12,9 +12,13 @@ namespace weft::detail {
 blocking_pool::blocking_pool(unsigned threads, const std::string& thread_name)
     : threads_wanted_(threads), thread_name_(thread_name) {}
 
-cancel_point::cancel_point() noexcept { pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &previous_); }
+cancel_point::cancel_point(bool enable) noexcept : enabled_(enable) {
+    if (enabled_) pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &previous_);
+}
 
-cancel_point::~cancel_point() { pthread_setcancelstate(previous_, nullptr); }
+cancel_point::~cancel_point() {
+    if (enabled_) pthread_setcancelstate(previous_, nullptr);
+}
 
 void blocking_pool::stop() noexcept {
     {
@@ -43,9 +47,14 @@ void blocking_pool::submit(job& j) {
     // queue behind it while the pool has room for another thread.
     if (threads_.size() < threads_wanted_ && idle_ <= jobs_.size()) {
         const std::size_t index = threads_.size();
-        ++idle_;  // it is about to wait for work
         running_job_.push_back(false);
-        threads_.emplace_back([this, index] { loop(index); });
+        try {
+            threads_.emplace_back([this, index] { loop(index); });
+        } catch (...) {
+            running_job_.pop_back();  // no thread: the books stay as they were
+            throw;
+        }
+        ++idle_;  // it waits for the mutex we hold, then for work
         const std::string name = thread_name_ + "-io" + std::to_string(index);
         pthread_setname_np(threads_.back().native_handle(), name.substr(0, 15).c_str());
     }

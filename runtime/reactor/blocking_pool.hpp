@@ -20,12 +20,15 @@ namespace weft::detail {
 // (glibc's forced unwind runs the destructors on the way) and exits.
 class cancel_point {
 public:
-    cancel_point() noexcept;
+    // `enable` false: no cancel point (a call that returns in bounded time, such
+    // as a regular file's read, is better finished than cut short).
+    explicit cancel_point(bool enable = true) noexcept;
     ~cancel_point();
     cancel_point(const cancel_point&) = delete;
     cancel_point& operator=(const cancel_point&) = delete;
 
 private:
+    bool enabled_;
     int previous_ = 0;
 };
 
@@ -44,7 +47,8 @@ public:
     ~blocking_pool() { stop(); }
 
     // Joins the threads. A running job finishes, unless it is blocked in a
-    // cancel_point (or reaches one): then its thread is cancelled there. Queued
+    // cancel_point (or reaches one): then its thread is cancelled there, so only
+    // the calls a job marks as possibly endless are cut short. Queued
     // jobs never run. Either way the jobs' tasks stay suspended: their frames are
     // destroyed by their owners at shutdown, after this.
     void stop() noexcept;
