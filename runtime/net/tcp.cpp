@@ -143,8 +143,8 @@ std::string tcp_stream::describe() const { return peer_.empty() ? "fd " + std::t
 task<tcp_stream> tcp_stream::connect(std::string host, std::uint16_t port) {
     // "" means every interface to bind; as a peer it names nothing (the kernel
     // would quietly take the local host).
-    if (host.empty())
-        throw io_error(EINVAL, "connect \"\" (port " + std::to_string(port) +
+    if (host.empty() || host == "[]")
+        throw io_error(EINVAL, "connect \"" + host + "\" (port " + std::to_string(port) +
                                    "): an empty host names no peer; use \"127.0.0.1\" or \"::1\" for this machine");
     const std::string where = detail::show(host, port);
     detail::sock_address addr = detail::parse_address(host, port, "connect");

@@ -187,9 +187,10 @@ namespace {
 
 // acquire: pairs with ~epoll_reactor's release store. A socket whose home epoll
 // is orphaned outlived the runtime it waited under: no worker polls that epoll
-// any more, so it must register with ours instead. A stale false needs that
-// runtime to be shutting down while this one uses the socket, which no task can
-// see (its tasks are gone by then).
+// any more, so it must register with ours instead. This covers runtimes that
+// use a socket one after another. Two runtimes alive at once that both wait on
+// one socket are not supported: its events go to the first one's epoll only,
+// and a wait parked there when that runtime shuts down is never woken.
 bool usable(const fd_waiters* w) noexcept {
     return w != nullptr && !w->core_->orphaned.load(std::memory_order_acquire);
 }
