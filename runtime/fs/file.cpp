@@ -72,8 +72,7 @@ task<int> ring_rw(op_kind kind, int fd, void* buf, std::size_t len) {
 // short (blocking_pool.hpp). A regular file's reads and writes always finish,
 // so a write_file under way at shutdown still writes the whole file.
 int open_blocking(const std::string& path, int flags, mode_t mode = 0) {
-    weft::detail::cancel_point cancellable;
-    return ::open(path.c_str(), flags, mode);
+    return weft::detail::in_cancel_point(true, [&] { return ::open(path.c_str(), flags, mode); });
 }
 
 bool may_block_for_good(int fd) noexcept {
@@ -92,11 +91,8 @@ std::string read_blocking(const std::string& path) {
     for (;;) {
         const std::size_t chunk = next_chunk(hint, used);
         out.resize(used + chunk);
-        ssize_t n;
-        {
-            weft::detail::cancel_point cancellable(endless);
-            n = ::read(fd, out.data() + used, chunk);
-        }
+        const ssize_t n =
+            weft::detail::in_cancel_point(endless, [&] { return ::read(fd, out.data() + used, chunk); });
         if (n < 0) {
             if (errno == EINTR) continue;
             throw io_error(errno, "read_file " + shown(path));
@@ -114,11 +110,7 @@ void write_blocking(const std::string& path, std::string_view data) {
     fd_closer closer{fd};
     const bool endless = may_block_for_good(fd);
     while (!data.empty()) {
-        ssize_t n;
-        {
-            weft::detail::cancel_point cancellable(endless);
-            n = ::write(fd, data.data(), data.size());
-        }
+        const ssize_t n = weft::detail::in_cancel_point(endless, [&] { return ::write(fd, data.data(), data.size()); });
         if (n < 0) {
             if (errno == EINTR) continue;
             throw io_error(errno, "write_file " + shown(path));

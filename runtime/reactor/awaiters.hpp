@@ -10,8 +10,6 @@
 
 #include <weft/errors.hpp>
 
-#include <cxxabi.h>
-
 #include <cerrno>
 #include <coroutine>
 #include <exception>
@@ -183,9 +181,8 @@ private:
         auto& self = static_cast<blocking_call&>(j);
         try {
             self.f_();
-        } catch (abi::__forced_unwind&) {
-            throw;  // the pool thread is being cancelled (shutdown): let it unwind
         } catch (...) {
+            if (cancel_point::unwinding()) throw;  // cancelled at shutdown: let it unwind
             self.error_ = std::current_exception();
         }
     }

@@ -12,13 +12,26 @@ namespace weft::detail {
 blocking_pool::blocking_pool(unsigned threads, const std::string& thread_name)
     : threads_wanted_(threads), thread_name_(thread_name) {}
 
+namespace {
+// Set by a cancel_point, cleared when its call returns: still set while the
+// thread unwinds from a call cut short. (glibc's forced unwind is not a C++
+// exception object: catching it by type binds a reference to null.)
+thread_local bool tls_in_cancel_point = false;
+}  // namespace
+
 cancel_point::cancel_point(bool enable) noexcept : enabled_(enable) {
-    if (enabled_) pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &previous_);
+    if (!enabled_) return;
+    tls_in_cancel_point = true;
+    pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &previous_);
 }
 
 cancel_point::~cancel_point() {
     if (enabled_) pthread_setcancelstate(previous_, nullptr);
 }
+
+void cancel_point::returned() noexcept { tls_in_cancel_point = false; }
+
+bool cancel_point::unwinding() noexcept { return tls_in_cancel_point; }
 
 void blocking_pool::stop() noexcept {
     {

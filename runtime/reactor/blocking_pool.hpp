@@ -3,6 +3,7 @@
 // use it.
 #pragma once
 
+#include <cerrno>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -27,17 +28,39 @@ public:
     cancel_point(const cancel_point&) = delete;
     cancel_point& operator=(const cancel_point&) = delete;
 
+    // The call came back: this thread is not being cancelled in it.
+    void returned() noexcept;
+    // True while this thread unwinds from a call cut short (whoever catches
+    // everything on the way must rethrow it: catch (...) { if (...) throw; }).
+    static bool unwinding() noexcept;
+
 private:
     bool enabled_;
     int previous_ = 0;
 };
+
+// f() (a system call) as a cancel_point when `enable`; errno as the call left it.
+template <class F>
+auto in_cancel_point(bool enable, F f) {
+    decltype(f()) result;
+    int error;
+    {
+        cancel_point point(enable);
+        result = f();
+        error = errno;
+        point.returned();
+    }
+    errno = error;
+    return result;
+}
 
 class blocking_pool {
 public:
     struct job {
         // Runs on a pool thread. Its only exception is the forced unwind of a
         // cancel_point cut short by stop(), which it must let through (then
-        // done_ does not run); it reports any other failure through the job.
+        // done_ does not run; see cancel_point::unwinding); it reports any
+        // other failure through the job.
         // Then done_ runs on the pool thread too.
         void (*run_)(job&) = nullptr;
         void (*done_)(job&) noexcept = nullptr;
