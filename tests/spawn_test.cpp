@@ -1,6 +1,7 @@
 // Tests for weft::spawn, runtime::spawn and join_handle (Python's create_task):
 // results and exceptions through co_await, detaching by dropping the handle,
 // done(), misuse, and that shutdown destroys detached tasks that never finish.
+#include <weft/channel.hpp>
 #include <weft/errors.hpp>
 #include <weft/runtime.hpp>
 #include <weft/sleep.hpp>
@@ -425,6 +426,31 @@ TEST_CASE("a join_handle that outlives its runtime frees its task when dropped")
     REQUIRE_FALSE(kept.done());
     kept = weft::join_handle<void>{};
     REQUIRE(c.live() == 0);
+    REQUIRE(live_frames() == frames_before);
+}
+
+TEST_CASE("a join_handle that outlives its runtime frees a task waiting inside timeout when dropped") {
+    const std::int64_t frames_before = live_frames();
+    std::atomic<int> started{0};
+    weft::join_handle<void> sleeping;
+    weft::join_handle<void> receiving;
+    {
+        weft::runtime rt(make_config(2, 4));
+        // Destroying these frames disarms their timeouts' timers, whose wheels
+        // are gone by then: that must not touch the wheels.
+        sleeping = rt.spawn([](std::atomic<int>& s) -> weft::task<void> {
+            s.fetch_add(1);
+            (void)co_await weft::timeout(std::chrono::hours(1), weft::sleep_for(std::chrono::hours(1)));
+        }(started));
+        receiving = rt.spawn([](std::atomic<int>& s) -> weft::task<void> {
+            weft::channel<int> ch(1);
+            s.fetch_add(1);
+            (void)co_await weft::timeout(std::chrono::hours(1), ch.recv());
+        }(started));
+        REQUIRE(eventually([&] { return started.load() == 2; }));
+    }
+    sleeping = weft::join_handle<void>{};
+    receiving = weft::join_handle<void>{};
     REQUIRE(live_frames() == frames_before);
 }
 

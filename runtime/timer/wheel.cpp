@@ -177,6 +177,9 @@ void timer_wheel::unlink_all() noexcept {
             head = e->next_;
             e->prev_ = e->next_ = nullptr;
             e->linked_ = false;
+            // release: pairs with the owner's acquire load before it would
+            // touch the wheel (deadline_canceller::disarm).
+            e->forgotten_.store(true, std::memory_order_release);
         }
     };
     forget(expired_);

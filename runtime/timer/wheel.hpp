@@ -29,6 +29,10 @@ struct timer_entry {
     // release once fire_ returned. Whoever wants to free an entry that remove()
     // could not unlink waits for it to clear (acquire), see wait_until_fired().
     std::atomic<bool> firing_{false};
+    // Set by unlink_all() when the wheel's worker stopped: the wheel may be gone
+    // by the time the entry's owner is destroyed (a join_handle dropped after
+    // its runtime), so the owner must not call remove() any more.
+    std::atomic<bool> forgotten_{false};
 };
 
 class timer_wheel {
