@@ -2,7 +2,8 @@
 # Installs weft from build dir $1 (meson install, as a user would) and builds the
 # consumer program three ways: with only `pkg-config --cflags --libs weft` (by
 # g++ and by clang++-19), with CMake's find_package(weft), and with meson's
-# dependency('weft'). All must compile, link and run.
+# dependency('weft'). All must compile, link and run. The headers must also
+# compile without a warning under strict flags when not in a system directory.
 set -euo pipefail
 cd "$(dirname "$0")"
 build=../../$1
@@ -22,6 +23,16 @@ g++ consumer.cpp -o "$work/consumer_pc" $(pkg-config --cflags --libs weft)
 # shellcheck disable=SC2046
 clang++-19 consumer.cpp -o "$work/consumer_clang" $(pkg-config --cflags --libs weft)
 "$work/consumer_clang"
+
+# Installed under /usr/local/include the headers count as system headers, whose
+# warnings compilers hide. A user who vendors them (-I) sees every warning: they
+# must compile clean under strict flags too, with both compilers.
+for cxx in g++ clang++-19; do
+    for std in c++20 c++23; do
+        "$cxx" -std=$std -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Werror \
+            -I../../include -fsyntax-only consumer.cpp
+    done
+done
 
 cmake -S cmake_project -B "$work/cmake" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$work/cmake" >/dev/null

@@ -79,7 +79,7 @@ public:
         const std::int64_t t = top_.load(std::memory_order_acquire);
         if (b - t > mask_) return false;
         // relaxed: published by the release store of bottom_ below.
-        slots_[b & mask_].store(item, std::memory_order_relaxed);
+        slot(b).store(item, std::memory_order_relaxed);
         // release: publishes the slot write to a thief's seq_cst (acquiring) load
         // of bottom_ in steal(); without it a thief could read a stale slot.
         bottom_.store(b + 1, std::memory_order_release);
@@ -100,7 +100,7 @@ public:
             // the item at b is ours. relaxed: no other thread reads bottom_ to
             // take an item (looks_empty() readers only take a hint from it).
             bottom_.store(b, std::memory_order_relaxed);
-            return slots_[b & mask_].load(std::memory_order_relaxed);
+            return slot(b).load(std::memory_order_relaxed);
         }
         std::int64_t t;
         if (asymmetric_) [[likely]] {
@@ -128,7 +128,7 @@ public:
             return 0;
         }
         // relaxed: the owner wrote this slot itself.
-        std::uintptr_t item = slots_[b & mask_].load(std::memory_order_relaxed);
+        std::uintptr_t item = slot(b).load(std::memory_order_relaxed);
         if (t == b) {
             // Last item: race the thieves for it with their own CAS on top_.
             // seq_cst on success orders it with the thieves' CAS; relaxed on
@@ -159,7 +159,7 @@ public:
         }
         // relaxed: the acquire of bottom_ above made the slot write visible; if the
         // owner has since reused the slot, the CAS below fails and we drop the value.
-        const std::uintptr_t item = slots_[t & mask_].load(std::memory_order_relaxed);
+        const std::uintptr_t item = slot(t).load(std::memory_order_relaxed);
         // seq_cst: orders the claim with the owner's last-element CAS and with
         // other thieves; acquire-release for push()'s acquire load of top_.
         if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst,
@@ -181,7 +181,7 @@ public:
             const std::int64_t n = (b - t) / 2;
             if (n <= 0) return 0;
             for (std::int64_t i = 0; i < n; ++i)
-                out[i] = slots_[(t + i) & mask_].load(std::memory_order_relaxed);
+                out[i] = slot((t + i)).load(std::memory_order_relaxed);
             // seq_cst: the same claim protocol as steal(); a thief that loses
             // retries on the new top_. Only the owner moves bottom_, so the items
             // read above stay ours once the CAS succeeds.
@@ -216,6 +216,11 @@ private:
     const bool owner_only_;
     const bool asymmetric_;
     const std::unique_ptr<std::atomic<std::uintptr_t>[]> slots_;
+
+    // The slot of position i (indices only grow; the mask wraps them).
+    std::atomic<std::uintptr_t>& slot(std::int64_t i) const noexcept {
+        return slots_[static_cast<std::size_t>(i & mask_)];
+    }
 };
 
 }  // namespace weft::detail
