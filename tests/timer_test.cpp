@@ -114,6 +114,29 @@ TEST_CASE("timeout gives the value of a task that finishes in time") {
     CHECK(rt.block_on(weft::timeout(10s, weft::sleep_for(1ms))) == true);
 }
 
+TEST_CASE("when a timeout's deadline and its task's later timer fall due in one poll, the deadline wins") {
+    // One worker, kept busy (no await) until both deadlines have passed: its next
+    // poll finds both timers due. The deadline that passed first must decide,
+    // as in asyncio: the task is cancelled at its sleep and timeout is empty.
+    // Before the fix the wheel took both out and fired them as a batch, so the
+    // sleep resumed normally and timeout gave the task's value.
+    WEFT_FOR_EACH_BACKEND(cfg, 1);
+    weft::runtime rt(cfg);
+    const int values = rt.block_on([]() -> weft::task<int> {
+        int got_value = 0;
+        for (int round = 0; round < 5; ++round) {
+            auto late = weft::spawn(weft::timeout(2ms, sleep_then(3ms, 1)));
+            co_await weft::yield();  // `late` starts: both timers are in the wheel
+            const auto until = clock_type::now() + 5ms;
+            while (clock_type::now() < until) {
+            }  // busy past both deadlines, without a poll
+            if ((co_await late).has_value()) ++got_value;
+        }
+        co_return got_value;
+    }());
+    CHECK(values == 0);
+}
+
 TEST_CASE("timeout cancels a late task at its sleep and destroys it before returning") {
     WEFT_FOR_EACH_BACKEND(cfg, 2);
     weft_test::lifetime_counts counts;

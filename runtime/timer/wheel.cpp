@@ -120,23 +120,46 @@ std::optional<std::int64_t> timer_wheel::next_deadline_ns() noexcept {
     return epoch_ns_ + static_cast<std::int64_t>(next->start_tick) * k_tick_ns;
 }
 
+namespace {
+
+// Sorts a list linked through next_ by deadline, earliest first (stable), and
+// relinks prev_. A merge sort: batches of thousands of timers due at once stay
+// O(n log n).
+timer_entry* sort_by_deadline(timer_entry* head) noexcept {
+    if (head == nullptr || head->next_ == nullptr) return head;
+    timer_entry* slow = head;
+    for (timer_entry* fast = head->next_; fast != nullptr && fast->next_ != nullptr; fast = fast->next_->next_)
+        slow = slow->next_;
+    timer_entry* second = slow->next_;
+    slow->next_ = nullptr;
+    timer_entry* a = sort_by_deadline(head);
+    timer_entry* b = sort_by_deadline(second);
+    timer_entry* merged = nullptr;
+    timer_entry** tail = &merged;
+    while (a != nullptr && b != nullptr) {
+        timer_entry*& pick = b->deadline_ns_ < a->deadline_ns_ ? b : a;
+        *tail = pick;
+        tail = &pick->next_;
+        pick = pick->next_;
+    }
+    *tail = a != nullptr ? a : b;
+    timer_entry* prev = nullptr;
+    for (timer_entry* e = merged; e != nullptr; e = e->next_) {
+        e->prev_ = prev;
+        prev = e;
+    }
+    return merged;
+}
+
+}  // namespace
+
 std::size_t timer_wheel::fire_expired(std::int64_t now_ns) noexcept {
     const std::uint64_t now = tick_before(now_ns);
-    timer_entry* due = nullptr;  // singly linked through next_
     {
         std::lock_guard lock(mutex_);
-        auto take = [&](timer_entry& e) {
-            e.linked_ = false;
-            // relaxed: published to remove()'s callers by the unlock below.
-            e.firing_.store(true, std::memory_order_relaxed);
-            e.next_ = due;
-            due = &e;
-            size_.fetch_sub(1, std::memory_order_relaxed);
-        };
-        while (timer_entry* e = expired_) {
-            unlink(*e);
-            take(*e);
-        }
+        // Everything due moves to the expired list, still linked: a cancel that
+        // comes before its turn to fire unlinks it as usual (remove() is true)
+        // and it never fires.
         for (;;) {
             const auto next = next_slot();
             if (!next || next->start_tick > now) break;
@@ -148,20 +171,35 @@ std::size_t timer_wheel::fire_expired(std::int64_t now_ns) noexcept {
                 timer_entry* e = list;
                 list = e->next_;
                 if (e->tick_ <= now) {
-                    e->linked_ = false;  // take() expects it unlinked
-                    take(*e);
+                    e->level_ = k_levels;
+                    e->prev_ = nullptr;
+                    e->next_ = expired_;
+                    if (expired_ != nullptr) expired_->prev_ = e;
+                    expired_ = e;
                 } else {
                     link(*e);  // cascade to a lower level
                 }
             }
         }
         if (now > elapsed_) elapsed_ = now;
+        expired_ = sort_by_deadline(expired_);
     }
+    // One at a time, earliest deadline first, each taken under the lock. So a
+    // timer that fires cancels the later ones it should (timeout's deadline
+    // cancels its child's sleep that fell due in the same poll): asyncio's
+    // order, where the deadline that passed first wins.
     std::size_t fired = 0;
-    while (due != nullptr) {
-        timer_entry* e = due;
-        due = e->next_;
-        e->next_ = nullptr;
+    for (;;) {
+        timer_entry* e;
+        {
+            std::lock_guard lock(mutex_);
+            e = expired_;
+            if (e == nullptr) break;
+            unlink(*e);
+            // relaxed: published to remove()'s callers by the unlock.
+            e->firing_.store(true, std::memory_order_relaxed);
+            size_.fetch_sub(1, std::memory_order_relaxed);  // relaxed: a hint (size())
+        }
         e->fire_(*e);
         // release: pairs with wait_until_fired()'s acquire; fire_ is done with it.
         e->firing_.store(false, std::memory_order_release);

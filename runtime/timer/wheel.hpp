@@ -56,7 +56,9 @@ public:
     // After remove() returned false: waits until a concurrent fire_ has returned.
     static void wait_until_fired(const timer_entry& e) noexcept;
 
-    // The wheel's worker: fires every entry due at `now_ns`; returns how many.
+    // The wheel's worker: fires every entry due at `now_ns`, earliest deadline
+    // first and one at a time, so that one firing can still cancel a later one
+    // (remove() is true until an entry's turn comes); returns how many fired.
     std::size_t fire_expired(std::int64_t now_ns) noexcept;
     // When fire_expired() next has work (a slot to fire or to cascade), in ns; none
     // when the wheel is empty.
