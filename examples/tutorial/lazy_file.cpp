@@ -26,6 +26,8 @@ weft::generator<std::string> read_lines(std::string path) {
     if (!f) throw std::runtime_error("cannot open " + path);
     std::string line;
     while (std::getline(f, line)) co_yield line;  // the caller sees it before the next is read
+    // A read error (Python's IsADirectoryError, EIO) is not an empty file.
+    if (f.bad()) throw std::runtime_error("cannot read " + path);
 }
 
 int main(int argc, char** argv) {
