@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -110,4 +111,30 @@ TEST_CASE("shutdown with a read and a write blocked on FIFOs that never get a pe
     CHECK(weft_test::live_frames() == frames_before);
     ::unlink(in.c_str());
     ::unlink(out.c_str());
+}
+
+TEST_CASE("a join_handle dropped after its runtime frees a timeout whose deadline fired while its task could not stop") {
+    // On epoll a FIFO's open runs on the blocking pool and cannot be cancelled:
+    // the deadline fires, and the timeout waits for its task. The runtime's
+    // shutdown then cuts the open short, leaving the frame to the handle, which
+    // drops it after the runtime (and its timer wheels) are gone: disarming the
+    // fired deadline must not touch the wheel. io_uring cancels the open, so
+    // there the timeout just finishes.
+    WEFT_FOR_EACH_BACKEND(cfg, 2);
+    const std::string fifo = temp_path("fifo_timeout");
+    ::unlink(fifo.c_str());
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const std::int64_t frames_before = weft_test::live_frames();
+    {
+        weft_test::watchdog guard("dropping a handle after its runtime", std::chrono::seconds(60));
+        weft::join_handle<std::optional<std::string>> h;
+        {
+            weft::runtime rt(cfg);
+            h = rt.spawn(weft::timeout(std::chrono::milliseconds(5), weft::fs::read_file(fifo)));
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the deadline passes meanwhile
+        }
+        h = {};
+    }
+    CHECK(weft_test::live_frames() == frames_before);
+    ::unlink(fifo.c_str());
 }

@@ -38,17 +38,20 @@ void cancel_scope::unlink_child(cancel_scope& child) noexcept {
 }
 
 void cancel_scope::cancel() noexcept {
-    // acquire: pairs with the release store below. A scope already cancelled
-    // has nothing left to do, and its lock may be held right now by this very
-    // thread, further up a walk that came back round: tasks awaiting each
-    // other's join handles in a cycle (join_handle::awaiter::pass_on_cancel).
-    // Every scope a canceller holds is marked first thing, so no walk waits on
-    // a lock whose holder waits in turn.
-    if (cancelled_.load(std::memory_order_acquire)) return;
+    // A scope already cancelled has nothing left to do, and its lock may be held
+    // right now by this very thread, further up a walk that came back round:
+    // tasks awaiting each other's join handles in a cycle
+    // (join_handle::awaiter::pass_on_cancel). Every scope a canceller holds is
+    // marked first thing, so no walk waits on a lock whose holder waits in
+    // turn. seq_cst, with the store below: two cancellers entering a cycle at
+    // once each mark a scope, then read the other's mark (a store then a load
+    // of another location); in the single total order at least one of them
+    // sees the other's mark, returns, and the other can finish.
+    if (cancelled_.load(std::memory_order_seq_cst)) return;
     std::lock_guard lock(mutex_);
     if (cancelled_.load(std::memory_order_relaxed)) return;  // relaxed: we hold the lock
-    // release: pairs with cancelled()'s acquire.
-    cancelled_.store(true, std::memory_order_release);
+    // seq_cst: see above; also the release that pairs with cancelled()'s acquire.
+    cancelled_.store(true, std::memory_order_seq_cst);
     // Operations stay registered until their tasks resume and remove them, so
     // each is cancelled once and stays alive while we hold the lock.
     for (cancellable* op = first_op_; op != nullptr; op = op->next_) op->cancel_(*op);

@@ -124,10 +124,11 @@ deadline_canceller::~deadline_canceller() { disarm(); }
 bool deadline_canceller::disarm() noexcept {
     if (!state_ || state_->disarmed) return state_ && state_->fired;
     state_->disarmed = true;
-    // acquire: pairs with unlink_all()'s release. The runtime stopped with the
-    // timer pending, and its wheel may be freed already: a timeout frame
-    // destroyed through a join_handle dropped after the runtime.
-    if (state_->entry.forgotten_.load(std::memory_order_acquire)) return state_->fired;
+    // acquire: pairs with the wheel's release when it was done with the entry
+    // (fired, or forgotten at the worker's stop); we then see `fired`. The
+    // wheel may be freed already: a timeout frame destroyed through a
+    // join_handle dropped after the runtime, its deadline fired or not.
+    if (state_->entry.released_.load(std::memory_order_acquire)) return state_->fired;
     if (!state_->wheel->remove(state_->entry)) {
         // Either it fired (fired is set) or the wheel's worker stopped and forgot
         // it (fired stays false).

@@ -186,8 +186,9 @@ std::size_t timer_wheel::fire_expired(std::int64_t now_ns) noexcept {
     }
     // One at a time, earliest deadline first, each taken under the lock. So a
     // timer that fires cancels the later ones it should (timeout's deadline
-    // cancels its child's sleep that fell due in the same poll): asyncio's
-    // order, where the deadline that passed first wins.
+    // cancels its child's sleep that fell due in the same poll of this wheel):
+    // asyncio's order, where the deadline that passed first wins. (A child
+    // sleeping on another worker's wheel is not ordered with it.)
     std::size_t fired = 0;
     for (;;) {
         timer_entry* e;
@@ -201,7 +202,11 @@ std::size_t timer_wheel::fire_expired(std::int64_t now_ns) noexcept {
             size_.fetch_sub(1, std::memory_order_relaxed);  // relaxed: a hint (size())
         }
         e->fire_(*e);
+        // release: pairs with the owner's acquire load (disarm); it then sees
+        // what fire_ wrote, and leaves the wheel alone, which may be gone later.
+        e->released_.store(true, std::memory_order_release);
         // release: pairs with wait_until_fired()'s acquire; fire_ is done with it.
+        // The owner may free the entry from here on.
         e->firing_.store(false, std::memory_order_release);
         ++fired;
     }
@@ -217,7 +222,7 @@ void timer_wheel::unlink_all() noexcept {
             e->linked_ = false;
             // release: pairs with the owner's acquire load before it would
             // touch the wheel (deadline_canceller::disarm).
-            e->forgotten_.store(true, std::memory_order_release);
+            e->released_.store(true, std::memory_order_release);
         }
     };
     forget(expired_);

@@ -29,10 +29,12 @@ struct timer_entry {
     // release once fire_ returned. Whoever wants to free an entry that remove()
     // could not unlink waits for it to clear (acquire), see wait_until_fired().
     std::atomic<bool> firing_{false};
-    // Set by unlink_all() when the wheel's worker stopped: the wheel may be gone
-    // by the time the entry's owner is destroyed (a join_handle dropped after
-    // its runtime), so the owner must not call remove() any more.
-    std::atomic<bool> forgotten_{false};
+    // Set (release) once the wheel is done with the entry for good: after its
+    // fire_ returned, or when unlink_all() forgot it at the worker's stop. The
+    // wheel may be gone by the time the entry's owner is destroyed (a
+    // join_handle dropped after its runtime), so an owner that sees it set must
+    // not call remove() any more.
+    std::atomic<bool> released_{false};
 };
 
 class timer_wheel {
@@ -44,7 +46,8 @@ public:
     explicit timer_wheel(std::int64_t now_ns);
 
     // Any thread. The entry fires at the first tick at or after its deadline, so
-    // never early; entries already due fire at the next fire_expired().
+    // never early; entries already due fire at the next fire_expired() (or
+    // the one in progress).
     // weft inserts only on the wheel's own worker (a sleep or timeout uses the
     // wheel of the worker it runs on): reactor::park() relies on it when it
     // reads size() == 0 as "no deadline" without the lock. An insert from another
@@ -93,7 +96,9 @@ private:
     std::uint64_t elapsed_ = 0;
     std::uint64_t occupied_[k_levels] = {};
     timer_entry* slots_[k_levels][k_slots] = {};
-    timer_entry* expired_ = nullptr;  // due before they were inserted
+    // Due: inserted when already due, or moved here by fire_expired() to wait
+    // for their turn (sorted by deadline there); still linked, so removable.
+    timer_entry* expired_ = nullptr;
     std::atomic<std::size_t> size_{0};
 };
 
