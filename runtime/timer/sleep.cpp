@@ -98,8 +98,8 @@ struct deadline_canceller::state {
     timer_wheel* wheel = nullptr;
     cancel_scope* scope = nullptr;
     bool disarmed = false;
-    // Written by fire() on the wheel's worker before it clears entry.firing_
-    // (release); read after wait_until_fired() (acquire).
+    // Written by fire() on the wheel's worker before it releases the entry
+    // (entry.hold_, release); read after seeing that (acquire).
     bool fired = false;
 
     static void fire(timer_entry& e) noexcept {
@@ -128,7 +128,7 @@ bool deadline_canceller::disarm() noexcept {
     // (fired, or forgotten at the worker's stop); we then see `fired`. The
     // wheel may be freed already: a timeout frame destroyed through a
     // join_handle dropped after the runtime, its deadline fired or not.
-    if (state_->entry.released_.load(std::memory_order_acquire)) return state_->fired;
+    if (state_->entry.hold_.load(std::memory_order_acquire) == timer_entry::hold::released) return state_->fired;
     if (!state_->wheel->remove(state_->entry)) {
         // Either it fired (fired is set) or the wheel's worker stopped and forgot
         // it (fired stays false).

@@ -88,7 +88,7 @@ bool timer_wheel::remove(timer_entry& e) noexcept {
 void timer_wheel::wait_until_fired(const timer_entry& e) noexcept {
     // acquire: pairs with the release in fire_expired(); fire_ is short (it
     // resumes nothing inline), so this spin is brief.
-    while (e.firing_.load(std::memory_order_acquire)) std::this_thread::yield();
+    while (e.hold_.load(std::memory_order_acquire) == timer_entry::hold::firing) std::this_thread::yield();
 }
 
 std::optional<timer_wheel::slot_ref> timer_wheel::next_slot() const noexcept {
@@ -198,16 +198,15 @@ std::size_t timer_wheel::fire_expired(std::int64_t now_ns) noexcept {
             if (e == nullptr) break;
             unlink(*e);
             // relaxed: published to remove()'s callers by the unlock.
-            e->firing_.store(true, std::memory_order_relaxed);
+            e->hold_.store(timer_entry::hold::firing, std::memory_order_relaxed);
             size_.fetch_sub(1, std::memory_order_relaxed);  // relaxed: a hint (size())
         }
         e->fire_(*e);
-        // release: pairs with the owner's acquire load (disarm); it then sees
-        // what fire_ wrote, and leaves the wheel alone, which may be gone later.
-        e->released_.store(true, std::memory_order_release);
-        // release: pairs with wait_until_fired()'s acquire; fire_ is done with it.
-        // The owner may free the entry from here on.
-        e->firing_.store(false, std::memory_order_release);
+        // release: pairs with the owner's acquire loads (wait_until_fired(),
+        // deadline_canceller::disarm); it then sees what fire_ wrote. This is
+        // the wheel's last touch of the entry: its owner may be resumed
+        // elsewhere by fire_ (a timeout's cancel) and free it right after.
+        e->hold_.store(timer_entry::hold::released, std::memory_order_release);
         ++fired;
     }
     return fired;
@@ -222,7 +221,7 @@ void timer_wheel::unlink_all() noexcept {
             e->linked_ = false;
             // release: pairs with the owner's acquire load before it would
             // touch the wheel (deadline_canceller::disarm).
-            e->released_.store(true, std::memory_order_release);
+            e->hold_.store(timer_entry::hold::released, std::memory_order_release);
         }
     };
     forget(expired_);

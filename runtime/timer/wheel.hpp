@@ -14,7 +14,7 @@ namespace weft::detail {
 // frame, a timeout's canceller) and must stay put while linked.
 struct timer_entry {
     // Called on the wheel's worker, outside the wheel's lock, once the deadline
-    // has passed. It must not destroy the entry: firing_ is cleared after it.
+    // has passed. It must not destroy the entry: the wheel releases it after.
     void (*fire_)(timer_entry&) noexcept = nullptr;
     void* context_ = nullptr;  // for fire_: whatever embeds the entry
     std::int64_t deadline_ns_ = 0;  // steady_clock, ns since its epoch
@@ -25,16 +25,17 @@ struct timer_entry {
     std::uint8_t level_ = 0;  // k_levels: the expired list
     std::uint8_t slot_ = 0;
     bool linked_ = false;
-    // Set under the lock when the wheel takes the entry to fire it; cleared with
-    // release once fire_ returned. Whoever wants to free an entry that remove()
-    // could not unlink waits for it to clear (acquire), see wait_until_fired().
-    std::atomic<bool> firing_{false};
-    // Set (release) once the wheel is done with the entry for good: after its
-    // fire_ returned, or when unlink_all() forgot it at the worker's stop. The
-    // wheel may be gone by the time the entry's owner is destroyed (a
-    // join_handle dropped after its runtime), so an owner that sees it set must
-    // not call remove() any more.
-    std::atomic<bool> released_{false};
+    // The wheel's hold on the entry, one atomic so that the wheel's last touch is
+    // a single store. `firing` is set under the lock when the wheel takes the
+    // entry to fire it. `released` (release) comes once the wheel is done with
+    // the entry for good: after its fire_ returned, or when unlink_all() forgot
+    // it at the worker's stop. From then on the owner may free the entry, and
+    // must not call remove() any more: the wheel may be gone by the time the
+    // owner is destroyed (a join_handle dropped after its runtime). An owner
+    // that remove() could not unlink waits for `firing` to end, see
+    // wait_until_fired().
+    enum class hold : std::uint8_t { none, firing, released };
+    std::atomic<hold> hold_{hold::none};
 };
 
 class timer_wheel {
