@@ -73,6 +73,7 @@ if configure build --buildtype=release && ninja -C build -j"$jobs"; then
     step "fuzz the RESP parser for 30 s (clang libFuzzer, ASAN+UBSAN)" bash tests/fuzz/run.sh build/fuzz 30
     step "tutorial programs print what their Python twins print" meson test -C build --print-errorlogs --no-rebuild --suite tutorial --num-processes 4
     step "install and build consumers (pkg-config, CMake, meson)" bash tests/consumer/check_install.sh build
+    step "misuse: lvalue hand-overs refused with a clear message (installed headers)" bash tests/misuse/check.sh
 else
     step "release build" false
 fi

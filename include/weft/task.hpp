@@ -366,20 +366,30 @@ concept awaitable = requires(typename awaiter_of<A>::type& w) {
 template <class A>
 using await_result_t = decltype(std::declval<typename awaiter_of<A>::type&>().await_resume());
 
-// Wraps any awaitable into a task, for APIs that take task<T> (block_on, spawn,
-// timeout, when_all, when_any).
+// The coroutine behind as_task: its frame owns the awaitable.
 template <class Awaitable>
-task<await_result_t<Awaitable>> as_task(Awaitable a) {
+task<await_result_t<Awaitable>> await_owned(Awaitable a) {
     co_return co_await std::move(a);
 }
 
-// An awaitable that is not a task and can be moved (or copied) into the task that
-// awaits it: what the awaitable overloads of block_on, spawn, timeout, when_all
-// and when_any take. (An lvalue of a move-only awaitable, like a join_handle, is
-// refused: std::move it.)
+// Wraps any awaitable into a task, for APIs that take task<T> (block_on, spawn,
+// timeout, when_all, when_any, task_group::spawn). The task keeps a copy of an
+// lvalue, or what an rvalue moves in; an lvalue of a move-only awaitable (a
+// join_handle) is refused here, with a message saying what to write instead.
 template <class A>
-concept non_task_awaitable =
-    !is_task_v<std::remove_cvref_t<A>> && awaitable<A> && std::constructible_from<std::remove_cvref_t<A>, A>;
+auto as_task(A&& a) {
+    static_assert(std::constructible_from<std::remove_cvref_t<A>, A>,
+                  "weft: this awaitable can only be moved (a join_handle, say), and the call takes it over: "
+                  "hand it over with std::move(x)");
+    return await_owned<std::remove_cvref_t<A>>(std::forward<A>(a));
+}
+
+// An awaitable that is not a task: what the awaitable overloads of block_on,
+// spawn, timeout, when_all and when_any take. (Lvalues of move-only awaitables
+// are let in so that as_task can say what is wrong, where overload resolution
+// would only say "no matching function".)
+template <class A>
+concept non_task_awaitable = !is_task_v<std::remove_cvref_t<A>> && awaitable<A>;
 
 // The argument of a mixed when_all / when_any as a task: a task as it is (it must
 // be an rvalue, like every task handed over), anything else wrapped by as_task.

@@ -181,7 +181,7 @@ public:
             const std::int64_t n = (b - t) / 2;
             if (n <= 0) return 0;
             for (std::int64_t i = 0; i < n; ++i)
-                out[i] = slot((t + i)).load(std::memory_order_relaxed);
+                out[i] = slot(t + i).load(std::memory_order_relaxed);
             // seq_cst: the same claim protocol as steal(); a thief that loses
             // retries on the new top_. Only the owner moves bottom_, so the items
             // read above stay ours once the CAS succeeds.
