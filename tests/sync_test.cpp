@@ -306,6 +306,60 @@ TEST_CASE("event: a set() from another thread may end block_on and the runtime w
     SUCCEED("no use of a destroyed runtime");
 }
 
+namespace {
+
+// Spins (no await, no sleep) until `ready()`, so that the task sees a change the
+// moment another worker makes it; false after a generous deadline (a hang).
+template <class Ready>
+bool spin_until(Ready ready) {
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (!ready()) {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+TEST_CASE("event and wait_group: a waiter that sees the change may destroy the primitive while the setter returns",
+          "[sync][stress]") {
+    // The setter runs on the other worker (stolen while the waiter spins); the
+    // waiter sees the event set or the count at zero at once, passes its wait on
+    // the fast path and frees the primitive. Before the fix set() and the last
+    // done() changed the atomic first and took the primitive's guard after, on
+    // freed memory (ASAN: heap-use-after-free; TSAN: a race with the delete).
+    weft::runtime rt(two_workers());
+    const int rounds = weft_test::scaled(2000);
+    const int passed = rt.block_on([](int n) -> weft::task<int> {
+        int ok = 0;
+        for (int round = 0; round < n; ++round) {
+            auto e = std::make_unique<weft::event>();
+            weft::spawn([](weft::event& ev) -> weft::task<void> {
+                ev.set();
+                co_return;
+            }(*e))
+                .detach();
+            if (!spin_until([&] { return e->is_set(); })) break;
+            co_await e->wait();
+            e.reset();
+
+            auto wg = std::make_unique<weft::wait_group>();
+            wg->add(1);
+            weft::spawn([](weft::wait_group& g) -> weft::task<void> {
+                g.done();
+                co_return;
+            }(*wg))
+                .detach();
+            if (!spin_until([&] { return wg->count() == 0; })) break;
+            co_await wg->wait();
+            wg.reset();
+            ++ok;
+        }
+        co_return ok;
+    }(rounds));
+    CHECK(passed == rounds);
+}
+
 TEST_CASE("wait_group: wait returns once every done() arrived; too many done() is an error", "[sync]") {
     weft::runtime rt(two_workers());
     std::atomic<int> finished{0};

@@ -41,6 +41,8 @@ public:
     wait_awaiter wait() noexcept { return wait_awaiter(*this); }
 
     // Sets the event and wakes every task waiting for it. Callable from any thread.
+    // A task that sees the event set may destroy it at once, even while set()
+    // is still returning on another thread.
     void set() noexcept;
     // Clears it: later waits suspend until the next set().
     void reset() noexcept {
@@ -55,7 +57,7 @@ public:
 
 private:
     // Written by set()/reset() from any thread; read by waits (under guard_ in
-    // the slow path: set() takes guard_ after its exchange, so a waiter that read
+    // the slow path: set() exchanges it under guard_, so a waiter that read
     // `false` under the guard is queued before set() drains the list).
     std::atomic<bool> set_;
     detail::spin_lock guard_;

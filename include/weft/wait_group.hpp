@@ -38,6 +38,8 @@ public:
 
     // Adds `n` (may be negative) to the count; at zero, wakes every waiting task.
     // usage_error if the count would go below zero (the count is left unchanged).
+    // A task that sees zero may destroy the group at once, even while the
+    // add() that reached it is still returning on another thread.
     void add(std::int64_t n = 1);
     // add(-1): one piece of work finished.
     void done() { add(-1); }
@@ -53,8 +55,8 @@ public:
     }
 
 private:
-    // Changed by add() from any thread; the add that reaches zero then takes
-    // guard_ to wake the queue (a waiter reads the count under guard_ first).
+    // Changed by add() from any thread; the add that reaches zero does so under
+    // guard_ and wakes the queue (a waiter reads the count under guard_ first).
     std::atomic<std::int64_t> count_{0};
     detail::spin_lock guard_;
     detail::wait_list waiters_;
