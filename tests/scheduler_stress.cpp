@@ -117,6 +117,39 @@ TEST_CASE("scheduler: a million spawn+join pairs on two workers all complete", "
     REQUIRE(live_frames() == frames_before);
 }
 
+TEST_CASE("scheduler: a task spawned by a worker that then computes without awaiting runs on an idle sibling",
+          "[stress]") {
+    // The spawner spins (a long computation) until the spawned task has run,
+    // which only the other worker can do. Its push checks for sleepers with a
+    // relaxed load, so a sibling going to sleep at that moment could miss the
+    // item for good: before INV-4 (park.cpp) about one run in five of 3,000
+    // rounds hung here. Now the last sibling to sleep looks again after a
+    // millisecond. The 60 s bound only catches a hang.
+    const std::string fence = GENERATE(std::string("auto"), std::string("seq_cst"));
+    INFO("steal_fence=" << fence);
+    weft::config cfg = make_config(2, 256);
+    cfg.steal_fence = fence;
+    weft::runtime rt(cfg);
+    const int rounds = scaled(3000);
+    const int ran = rt.block_on([](int n) -> weft::task<int> {
+        int done = 0;
+        for (int round = 0; round < n; ++round) {
+            std::atomic<bool> flag{false};
+            weft::spawn([](std::atomic<bool>& f) -> weft::task<void> {
+                f.store(true);
+                co_return;
+            }(flag))
+                .detach();
+            if (!weft_test::spin_until([&] { return flag.load(); })) break;
+            ++done;
+            // Sometimes let the sibling go back to sleep first, sometimes not.
+            if (round % 3 == 0) std::this_thread::sleep_for(std::chrono::microseconds(50));
+        }
+        co_return done;
+    }(rounds));
+    CHECK(ran == rounds);
+}
+
 TEST_CASE("scheduler: a submission from outside always wakes a fully parked runtime", "[stress]") {
     const unsigned workers = GENERATE(1u, 2u, 4u);
     const std::size_t rounds = scaled<std::size_t>(10'000);

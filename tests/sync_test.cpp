@@ -306,21 +306,6 @@ TEST_CASE("event: a set() from another thread may end block_on and the runtime w
     SUCCEED("no use of a destroyed runtime");
 }
 
-namespace {
-
-// Spins (no await, no sleep) until `ready()`, so that the task sees a change the
-// moment another worker makes it; false after a generous deadline (a hang).
-template <class Ready>
-bool spin_until(Ready ready) {
-    const auto deadline = std::chrono::steady_clock::now() + 60s;
-    while (!ready()) {
-        if (std::chrono::steady_clock::now() > deadline) return false;
-    }
-    return true;
-}
-
-}  // namespace
-
 TEST_CASE("event and wait_group: a waiter that sees the change may destroy the primitive while the setter returns",
           "[sync][stress]") {
     // The setter runs on the other worker (stolen while the waiter spins); the
@@ -339,7 +324,7 @@ TEST_CASE("event and wait_group: a waiter that sees the change may destroy the p
                 co_return;
             }(*e))
                 .detach();
-            if (!spin_until([&] { return e->is_set(); })) break;
+            if (!weft_test::spin_until([&] { return e->is_set(); })) break;
             co_await e->wait();
             e.reset();
 
@@ -350,7 +335,7 @@ TEST_CASE("event and wait_group: a waiter that sees the change may destroy the p
                 co_return;
             }(*wg))
                 .detach();
-            if (!spin_until([&] { return wg->count() == 0; })) break;
+            if (!weft_test::spin_until([&] { return wg->count() == 0; })) break;
             co_await wg->wait();
             wg.reset();
             ++ok;

@@ -159,6 +159,24 @@ bool eventually(Predicate done, std::chrono::seconds limit = std::chrono::second
     return true;
 }
 
+// Burns a few hundred cycles at most, `salt` choosing how many: a stress test
+// uses it to move a racing step across the window it aims at.
+inline void spin_a_little(int salt) {
+    std::atomic<int> steps{0};  // atomic: the compiler cannot drop the loop
+    while (steps.load(std::memory_order_relaxed) < (salt * 37) % 251) steps.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Spins (no sleep, and from a task no await) until `ready()`, so that the caller
+// sees a change the moment another thread makes it; false after `limit` (a hang).
+template <class Predicate>
+bool spin_until(Predicate ready, std::chrono::seconds limit = std::chrono::seconds(60)) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!ready()) {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+    }
+    return true;
+}
+
 // Runs `body(progress)` on a helper thread; `body` bumps `progress` as it goes.
 // Returns true when it finished, false when `progress` stood still for
 // `stall_limit` (generous: only a hang reaches it). A hung body is left blocked on

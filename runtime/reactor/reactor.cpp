@@ -149,7 +149,7 @@ void reactor::poll_now() {
     if (backend_pending()) poll_backend(0);
 }
 
-void reactor::park(const std::atomic<std::uint32_t>& parked_word) {
+void reactor::park(const std::atomic<std::uint32_t>& parked_word, std::int64_t max_wait_ns) {
     // A timer that fell due while the worker searched, or a cancel request for an
     // operation that had already completed, resumes its task here: into the
     // worker's LIFO slot, without a notify (the worker is still a sleeper). Then
@@ -161,6 +161,7 @@ void reactor::park(const std::atomic<std::uint32_t>& parked_word) {
         timeout = 0;
     else if (wheel_.size() != 0)  // skips the wheel's lock when it is empty (see timer_wheel::insert)
         if (auto deadline = wheel_.next_deadline_ns()) timeout = std::max<std::int64_t>(0, *deadline - now_ns());
+    if (max_wait_ns >= 0 && (timeout < 0 || timeout > max_wait_ns)) timeout = max_wait_ns;
     // INV-WAKE, the owner's side.
     sleeping_.store(true, std::memory_order_seq_cst);
     if (parked_word.load(std::memory_order_seq_cst) == 0 || inbox_size_.load(std::memory_order_seq_cst) != 0)

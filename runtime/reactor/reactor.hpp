@@ -49,8 +49,9 @@ public:
     void poll_now();
     // Owner, while parked: blocks until `parked_word` reads 0 (someone unparked
     // the worker), a completion or a timer made a task runnable, or a cancel
-    // request came in. May return spuriously.
-    void park(const std::atomic<std::uint32_t>& parked_word);
+    // request came in; or, with `max_wait_ns` >= 0, once that long has passed.
+    // May return spuriously.
+    void park(const std::atomic<std::uint32_t>& parked_word, std::int64_t max_wait_ns = -1);
     // Any thread: interrupts park(), or makes the next one return at once.
     void wake() noexcept;
 

@@ -15,6 +15,17 @@
 //   (notify_local_work) is about parallelism, not liveness.
 // INV-3: at most half the workers search at once (transition_to_searching), so an
 //   idle runtime with many workers does not burn every core stealing from nobody.
+// INV-4 (parallelism, bounded): an item in the deque of a worker that is busy
+//   without awaiting waits at most about a millisecond for an idle sibling. A
+//   local push checks for sleepers with a relaxed load and no fence (the fork-join
+//   fast path cannot afford one: notify_local_work), so a sibling going to sleep
+//   at that moment may miss the item and the pusher miss the sleeper. The last
+//   searcher to park therefore sleeps at most k_recheck_after_ns the first time
+//   and looks at every queue again (by then any store has long been visible)
+//   before it sleeps for good. An idle runtime pays one extra wake per park of its
+//   last searcher. (A heavy membarrier fence in park, pairing with the push,
+//   would make it exact, but cost 20 us per park on this VM while a sibling
+//   runs.)
 #include "park.hpp"
 
 namespace weft::detail {

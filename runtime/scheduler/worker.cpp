@@ -9,9 +9,20 @@
 #include <weft/detail/spin_lock.hpp>
 #include <weft/detail/transfer.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <utility>
 
 namespace weft::detail {
+
+namespace {
+
+std::int64_t steady_ns() noexcept {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
 
 
 worker::worker(scheduler& s, unsigned index, std::unique_ptr<reactor> io)
@@ -127,6 +138,11 @@ void worker::park() {
     searching_ = false;
     // INV-1: the last searcher re-checks every queue after registering as parked.
     if (was_last_searcher && sched().has_visible_work()) sched().notify_parked();
+    // INV-4: and once more after a short sleep, for an item a busy sibling pushed
+    // just as we parked (its relaxed check may have missed us). Not after a
+    // spurious early return: the look must come once the time has passed.
+    std::int64_t recheck_at = -1;  // steady_clock ns; -1: none due
+    if (was_last_searcher && num_workers_ > 1) recheck_at = steady_ns() + k_recheck_after_ns;
     const std::atomic<std::uint32_t>& word = state.parked_word(index_);
     for (;;) {
         // acquire: pairs with the unparker's store; we see what it did before.
@@ -137,7 +153,7 @@ void worker::park() {
             return;
         }
         in_reactor_park_ = true;
-        io_->park(word);
+        io_->park(word, recheck_at < 0 ? -1 : std::max<std::int64_t>(0, recheck_at - steady_ns()));
         in_reactor_park_ = false;
         // Timers or I/O made tasks runnable here (INV-2 holds again once we are
         // unparked: we run them ourselves).
@@ -149,6 +165,10 @@ void worker::park() {
             // 1-worker io_uring echo server when each completion notified).
             if (!queue_.looks_empty()) notify_local_work(*this);
             return;
+        }
+        if (recheck_at >= 0 && steady_ns() >= recheck_at) {
+            recheck_at = -1;
+            if (sched().has_visible_work()) sched().notify_parked();
         }
     }
 }

@@ -56,6 +56,9 @@ private:
     static constexpr std::uint32_t k_lifo_streak = 4;
     std::uint32_t lifo_streak_ = 0;
     std::uint32_t ticks_ = 0;
+    // INV-4 (park.cpp): how long the last searcher sleeps before its second look
+    // at its siblings' deques.
+    static constexpr std::int64_t k_recheck_after_ns = 1'000'000;
     // The last turn's task came from the injector by the fairness rule; see
     // next_task().
     bool injector_went_first_ = false;

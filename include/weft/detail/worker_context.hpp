@@ -81,7 +81,8 @@ WEFT_API void schedule_woken(worker_context& w, std::coroutine_handle<> h);
 //
 // relaxed: this check decides parallelism, not liveness. INV-2 (park.cpp): a
 // worker parks only with an empty deque and LIFO slot, so an item pushed here is
-// run by this worker at the latest; a stale read can only delay a thief. Items
+// run by this worker at the latest; a stale read can only delay a thief, by about
+// a millisecond at most (INV-4: the last sibling to sleep looks again). Items
 // that only another worker could run (injector pushes from outside) go through
 // scheduler::notify_parked(), which orders its check with a seq_cst RMW.
 WEFT_ALWAYS_INLINE void notify_local_work(worker_context& w) {
