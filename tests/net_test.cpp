@@ -130,6 +130,56 @@ TEST_CASE("a read cancelled by timeout leaves the socket usable") {
     CHECK(o.after == "still here");
 }
 
+TEST_CASE("a cancel that lands as a read begins to wait is not lost", "[stress]") {
+    // As for sleeps (timer_test): the reader runs on the other worker and is
+    // cancelled the moment it is about to read a socket with nothing to read.
+    // Before the fix, on epoll, a cancel between its registering in its scope
+    // and parking found nothing parked and was lost: the read waited for data
+    // that never came (here: until the guard's deadline). The same narrow
+    // window; every round checks that the cancel took effect.
+    WEFT_FOR_EACH_BACKEND(cfg, 2);
+    weft::runtime rt(cfg);
+    const int rounds = weft_test::scaled(3000);
+    struct tally {
+        int cancelled = 0;
+        int lost = 0;
+        bool still_usable = false;
+    };
+    const tally t = rt.block_on([](int n) -> weft::task<tally> {
+        tally out;
+        tcp_listener l = tcp_listener::bind("127.0.0.1", 0);
+        weft::join_handle<tcp_stream> accepted = weft::spawn(l.accept());
+        tcp_stream client = co_await tcp_stream::connect("127.0.0.1", l.local_port());
+        tcp_stream server = co_await std::move(accepted);
+        for (int round = 0; round < n && out.lost == 0; ++round) {
+            std::atomic<bool> started{false};
+            auto reader = weft::spawn([](tcp_stream& s, std::atomic<bool>& st) -> weft::task<std::size_t> {
+                std::byte buf[16];
+                st.store(true);
+                co_return co_await s.read(buf);
+            }(client, started));
+            if (!weft_test::spin_until([&] { return started.load(); })) break;
+            weft_test::spin_a_little(round);  // a different moment each round
+            reader.cancel();
+            try {
+                // A guard against a hang, not a speed limit.
+                if (!co_await weft::timeout(20s, std::move(reader))) ++out.lost;
+            } catch (const weft::cancelled&) {
+                ++out.cancelled;
+            }
+        }
+        co_await server.write_all("ok");
+        std::byte buf[2];
+        std::size_t got = 0;
+        while (got < 2) got += co_await client.read(std::span<std::byte>(buf + got, 2 - got));
+        out.still_usable = std::memcmp(buf, "ok", 2) == 0;
+        co_return out;
+    }(rounds));
+    CHECK(t.lost == 0);
+    CHECK(t.cancelled == rounds);
+    CHECK(t.still_usable);
+}
+
 namespace {
 
 // One runtime's turn with sockets that outlive it: an accept that parks on the

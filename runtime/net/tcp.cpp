@@ -315,7 +315,9 @@ void read_call::abandon() noexcept {
 // Any thread, under the scope's lock.
 void read_call::on_cancel(weft::detail::cancellable& c) noexcept {
     auto& self = static_cast<weft::detail::readiness_waiter&>(c);
-    if (!weft::detail::unpark_waiter(self)) return;  // a recv, a close or nothing parked: resumed otherwise
+    // Not parked: a recv or a close resumed it, or it has not parked yet and
+    // park_waiter() will refuse to.
+    if (!weft::detail::cancel_waiter(self)) return;
     self.result_ = -ECANCELED;
     self.sched_->resume_anywhere(self.waiter_);
 }

@@ -242,6 +242,10 @@ bool park_waiter(readiness_waiter& r, std::uint32_t seq) {
         r.result_ = -EBADF;
         return false;
     }
+    if (r.cancel_before_park_) {  // before receive_for(): a cancelled read takes no bytes
+        r.result_ = -ECANCELED;
+        return false;
+    }
     // relaxed: see dispatch(); both sides hold mutex_.
     const std::uint32_t now = w.seq_[r.direction_].load(std::memory_order_relaxed);
     // An edge came since `seq`: the call may succeed now. A waiter that brought
@@ -265,6 +269,21 @@ bool unpark_waiter(readiness_waiter& r) {
     return true;
 }
 
+bool cancel_waiter(readiness_waiter& r) {
+    fd_waiters& w = *r.fd_;
+    std::lock_guard lock(w.mutex_);
+    if (!r.parked_) {
+        // Resumed already (an event, a close), or not parked yet: then the
+        // task is between its scope's add() and park_waiter(), which must not
+        // park it now. (Once resumed it never parks again: harmless.)
+        r.cancel_before_park_ = true;
+        return false;
+    }
+    w.waiter_[r.direction_] = nullptr;
+    r.parked_ = false;
+    return true;
+}
+
 void close_waiters(std::atomic<void*>& slot) noexcept {
     // acq_rel: acquire sees the fd_waiters a registering worker published.
     auto* w = static_cast<fd_waiters*>(slot.exchange(nullptr, std::memory_order_acq_rel));
@@ -283,8 +302,15 @@ void close_waiters(std::atomic<void*>& slot) noexcept {
     }
     epoll_ctl(w->core_->epfd, EPOLL_CTL_DEL, w->fd_, nullptr);
     w->core_->registered.fetch_sub(1, std::memory_order_relaxed);  // relaxed: a hint
-    for (readiness_waiter* r : woken)
-        if (r != nullptr) r->sched_->resume_anywhere(r->waiter_);
+    for (readiness_waiter* r : woken) {
+        if (r == nullptr) continue;
+        // Out of its scope before it resumes: `w` is freed soon (the home
+        // worker's next poll), and a canceller that found the woken task still
+        // registered would lock w->mutex_ in cancel_waiter(). remove() waits
+        // for a canceller inside on_cancel right now, which finds it unparked.
+        cancel_scope::remove(*r);
+        r->sched_->resume_anywhere(r->waiter_);
+    }
     std::shared_ptr<epoll_core> core = w->core_;  // keeps the mutex alive past `delete w`
     std::unique_lock lock(core->garbage_mutex);
     if (!core->orphaned.load(std::memory_order_relaxed)) {  // relaxed: we hold garbage_mutex

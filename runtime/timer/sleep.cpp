@@ -8,6 +8,7 @@
 #include <weft/sleep.hpp>
 #include <weft/timeout.hpp>
 
+#include <cassert>
 #include <chrono>
 
 namespace weft {
@@ -60,7 +61,12 @@ public:
             cancelled_ = true;
             return false;
         }
-        wheel_->insert(entry_);
+        if (!wheel_->insert(entry_)) {
+            // A canceller came between add() and insert(): its on_cancel found
+            // nothing to take off the wheel and left the resuming to us.
+            cancelled_ = true;
+            return false;
+        }
         return true;
     }
 
@@ -78,7 +84,9 @@ private:
     // Any thread, under the scope's lock.
     static void on_cancel(cancellable& c) noexcept {
         auto& self = static_cast<sleep_awaiter&>(c);
-        if (!self.wheel_->remove(self.entry_)) return;  // it fired: the wheel resumes it
+        // False: it fired (the wheel resumes it), or await_suspend has not
+        // inserted it yet (the insert fails and the sleep ends cancelled).
+        if (!self.wheel_->remove(self.entry_)) return;
         self.cancelled_ = true;
         self.sched_->resume_anywhere(self.waiter_);
     }
@@ -116,7 +124,9 @@ deadline_canceller::deadline_canceller(std::chrono::steady_clock::time_point dea
     state_->entry.deadline_ns_ = to_ns(deadline);
     state_->entry.fire_ = &state::fire;
     state_->entry.context_ = state_.get();
-    state_->wheel->insert(state_->entry);
+    // A fresh entry: nothing can have withdrawn it.
+    [[maybe_unused]] const bool inserted = state_->wheel->insert(state_->entry);
+    assert(inserted);
 }
 
 deadline_canceller::~deadline_canceller() { disarm(); }

@@ -70,16 +70,25 @@ void timer_wheel::unlink(timer_entry& e) noexcept {
     e.linked_ = false;
 }
 
-void timer_wheel::insert(timer_entry& e) noexcept {
+bool timer_wheel::insert(timer_entry& e) noexcept {
     e.tick_ = tick_at_or_after(e.deadline_ns_);
     std::lock_guard lock(mutex_);
+    if (e.withdrawn_) return false;
     link(e);
     size_.fetch_add(1, std::memory_order_relaxed);  // relaxed: a hint (size())
+    return true;
 }
 
 bool timer_wheel::remove(timer_entry& e) noexcept {
     std::lock_guard lock(mutex_);
-    if (!e.linked_) return false;
+    if (!e.linked_) {
+        // Not inserted yet: a cancel that came between the owner's registering
+        // in its scope and its insert. The insert will refuse it.
+        // relaxed: `firing` is stored under the lock, so an entry the wheel took
+        // never reads as `none` here.
+        if (e.hold_.load(std::memory_order_relaxed) == timer_entry::hold::none) e.withdrawn_ = true;
+        return false;
+    }
     unlink(e);
     size_.fetch_sub(1, std::memory_order_relaxed);  // relaxed: a hint (size())
     return true;

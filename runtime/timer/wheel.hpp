@@ -25,6 +25,8 @@ struct timer_entry {
     std::uint8_t level_ = 0;  // k_levels: the expired list
     std::uint8_t slot_ = 0;
     bool linked_ = false;
+    // remove() came before insert(): insert() refuses the entry.
+    bool withdrawn_ = false;
     // The wheel's hold on the entry, one atomic so that the wheel's last touch is
     // a single store. `firing` is set under the lock when the wheel takes the
     // entry to fire it. `released` (release) comes once the wheel is done with
@@ -53,9 +55,12 @@ public:
     // wheel of the worker it runs on): reactor::park() relies on it when it
     // reads size() == 0 as "no deadline" without the lock. An insert from another
     // thread would also need to wake the worker, which nothing does.
-    void insert(timer_entry& e) noexcept;
+    // False, and the entry stays out, when remove() came first (see remove()).
+    [[nodiscard]] bool insert(timer_entry& e) noexcept;
     // Any thread. True when the entry was pending and now never fires; false when
-    // it was not linked (it fired, is firing right now, or was never inserted).
+    // it was not linked (it fired, is firing right now, or was not inserted yet:
+    // then a later insert() refuses it, so that a canceller that runs between
+    // its owner's registering and inserting is not lost).
     bool remove(timer_entry& e) noexcept;
     // After remove() returned false: waits until a concurrent fire_ has returned.
     static void wait_until_fired(const timer_entry& e) noexcept;

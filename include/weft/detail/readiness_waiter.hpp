@@ -24,6 +24,9 @@ struct readiness_waiter : cancellable {
     // -EBADF (the socket was closed); -errno of recv_ below.
     int result_ = 0;
     bool parked_ = false;  // under fd_->mutex_
+    // Under fd_->mutex_: a canceller came after the task registered in its scope
+    // and before it parked; park_waiter() then does not park it.
+    bool cancel_before_park_ = false;
     // A reader that asks the home worker to make its recv: when the socket
     // becomes readable, dispatch() calls recv(recv_buf_, recv_len_) under the
     // fd's lock and wakes the task only if it did not say EAGAIN, with the byte
