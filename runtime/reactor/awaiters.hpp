@@ -56,7 +56,13 @@ public:
         try {
             r.start(op_);
         } catch (...) {
+            // Not submitted (the ring's queue was full). remove() waits for a
+            // canceller inside on_cancel now; one that already posted a request
+            // for the op has it taken back: the inbox must not keep a pointer
+            // into this frame, which the exception unwinds.
             cancel_scope::remove(op_);
+            // acquire: pairs with the canceller's CAS.
+            if (op_.state_.load(std::memory_order_acquire) == io_op::k_cancel_requested) r.withdraw_cancel(op_);
             throw;
         }
         return true;

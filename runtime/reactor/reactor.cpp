@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace weft::detail {
 
@@ -119,6 +120,12 @@ void reactor::post_cancel(io_op& op) {
         inbox_size_.store(inbox_.size(), std::memory_order_seq_cst);
     }
     wake();
+}
+
+void reactor::withdraw_cancel(io_op& op) noexcept {
+    std::lock_guard lock(inbox_mutex_);
+    std::erase(inbox_, &op);
+    inbox_size_.store(inbox_.size(), std::memory_order_relaxed);  // relaxed: under the lock; only a hint
 }
 
 bool reactor::drain_inbox() {

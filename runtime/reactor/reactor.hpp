@@ -57,6 +57,9 @@ public:
 
     // Any thread (INV-OP in io_op.hpp): the owner will cancel `op`.
     void post_cancel(io_op& op);
+    // Owner: takes back a request post_cancel() queued for `op`, for an op whose
+    // submission failed (it will never complete, and its frame unwinds).
+    void withdraw_cancel(io_op& op) noexcept;
 
     // Owner, when the worker stops: cancel what is in flight and reap it, without
     // resuming anything (shutdown destroys the suspended frames).
