@@ -317,6 +317,29 @@ void scheduler::submit(std::uintptr_t item) {
     notify_parked();
 }
 
+bool scheduler::hold_for_wake() noexcept {
+    // seq_cst: the same store->load pair with stop_threads() as submit()'s.
+    outside_submits_.fetch_add(1, std::memory_order_seq_cst);
+    if (!stopping_.load(std::memory_order_seq_cst)) return true;
+    // release: as in submit()'s leave.
+    outside_submits_.fetch_sub(1, std::memory_order_release);
+    return false;
+}
+
+void scheduler::resume_held(std::coroutine_handle<> h) noexcept {
+    try {
+        injector_.push(as_item(h));
+    } catch (...) {
+        std::fputs("weft: out of memory resuming a task\n", stderr);
+        std::abort();
+    }
+    notify_parked();
+    // release: our push and notification happen before the destructor's acquire
+    // load sees the count drop (it then clears the injector: a push after the
+    // workers stopped is forgotten, and the frame's owner destroys it).
+    outside_submits_.fetch_sub(1, std::memory_order_release);
+}
+
 void scheduler::notify_parked() {
     unsigned w = 0;
     if (idle_.worker_to_notify(w)) workers_[w]->io().wake();

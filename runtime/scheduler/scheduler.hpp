@@ -51,6 +51,15 @@ public:
     // socket closed elsewhere, the blocking pool): like submit(), but during
     // shutdown it leaves the task suspended for its owner to destroy.
     void resume_anywhere(std::coroutine_handle<> h) noexcept;
+    // For a sync primitive's waker that is not one of our workers, under the
+    // primitive's guard, for a waiter it just unqueued: counts it as an outside
+    // submitter until resume_held(), so that the destructor waits for it before
+    // destroying frames. False, counting nothing, once the destructor is past
+    // that wait: the waiter is left to it.
+    bool hold_for_wake() noexcept;
+    // Resumes a waiter held by hold_for_wake() (through the injector), then
+    // stops counting the waker.
+    void resume_held(std::coroutine_handle<> h) noexcept;
     // Wakes a parked worker if no worker is searching.
     void notify_parked();
     // Any queue non-empty: INV-1's re-check (the injector read is seq_cst; the
@@ -74,10 +83,12 @@ private:
     std::vector<std::thread> threads_;
     // Written once by the destructor; read by every worker each loop turn.
     std::atomic<bool> stopping_{false};
-    // Submissions from threads that are not workers still inside submit(). A
-    // thread outside the runtime (an event::set() from a signal thread, say) may
-    // resume the task whose end lets block_on return and the runtime be destroyed
-    // while it is still notifying a worker: the destructor waits for it to leave.
+    // Submissions from threads that are not workers still inside submit(), and
+    // outside wakers between hold_for_wake() and resume_held(). A thread outside
+    // the runtime (an event::set() from a signal thread, say) may resume the task
+    // whose end lets block_on return and the runtime be destroyed while it is
+    // still notifying a worker, or waking the event's other waiters: the
+    // destructor waits for it to leave.
     std::atomic<unsigned> outside_submits_{0};
 };
 

@@ -15,10 +15,19 @@ scheduler* waiting_scheduler(const char* what) {
     return w->scheduler_;
 }
 
+bool hold_runtime(sync_waiter& w) noexcept {
+    w.held_ = w.sched_->hold_for_wake();
+    return w.held_;
+}
+
 void wake(sync_waiter& w) noexcept {
     // Copied first: once submitted, the task may run and its frame go away.
     scheduler* s = w.sched_;
     const std::coroutine_handle<> h = w.handle_;
+    if (w.held_) {
+        s->resume_held(h);
+        return;
+    }
     // Woken by a task of the same runtime: the waiter runs next on this worker
     // (its LIFO slot), where the data the waker just wrote is in cache, and no
     // sibling is woken unless that displaced another task. A mutex hand-off or a

@@ -11,6 +11,7 @@
 #include <weft/detail/cancel.hpp>
 #include <weft/detail/export.hpp>
 #include <weft/detail/spin_lock.hpp>
+#include <weft/detail/worker_context.hpp>
 #include <weft/errors.hpp>
 
 #include <coroutine>
@@ -40,7 +41,27 @@ struct sync_waiter : cancellable {
     // channel<T>: the value a waiting sender offers, or where a waiting receiver's
     // value goes.
     void* slot_ = nullptr;
+    // Set under the guard when a waker that is not a worker of the waiter's
+    // runtime unqueued it holding that runtime (hold_for_wake); wake() lets go.
+    bool held_ = false;
 };
+
+// Out-of-line half of hold_for_wake().
+WEFT_API bool hold_runtime(sync_waiter& w) noexcept;
+
+// Under the guard, for a waiter just unqueued to be woken. A worker of its own
+// runtime needs nothing: that runtime's shutdown joins it first. Any other waker
+// (another thread, another runtime's worker) holds the runtime until wake() is
+// done, since its destructor may be running already (block_on returned on
+// another thread when this waker woke its root) and must not destroy the
+// waiter's frame, or itself, under the waker. False when that destructor is
+// past its wait: the waiter is left to it, untouched once the guard is released.
+inline bool hold_for_wake(sync_waiter& w) noexcept {
+    worker_context* self = tls_worker;
+    if (self != nullptr && self->scheduler_ == w.sched_) [[likely]]
+        return true;
+    return hold_runtime(w);
+}
 
 // An intrusive FIFO of waiters; every member function runs under the guard.
 class wait_list {
@@ -72,16 +93,31 @@ public:
         w.next_waiter_ = w.prev_waiter_ = nullptr;
     }
 
+    // Unqueues the first waiter to wake (hold_for_wake), skipping those whose
+    // runtime is shutting down; null when none is left.
     sync_waiter* pop_front() noexcept {
-        sync_waiter* w = head_;
-        if (w != nullptr) unlink(*w);
-        return w;
+        while (sync_waiter* w = head_) {
+            unlink(*w);
+            if (hold_for_wake(*w)) return w;
+        }
+        return nullptr;
     }
 
-    // Unqueues everyone; the chain stays linked through next_waiter_ (wake_all).
+    // Unqueues everyone, for waking: a chain linked through next_waiter_
+    // (wake_all), without those whose runtime is shutting down (hold_for_wake).
     sync_waiter* take_all() noexcept {
-        sync_waiter* chain = head_;
-        for (sync_waiter* w = head_; w != nullptr; w = w->next_waiter_) w->list_ = nullptr;
+        sync_waiter* chain = nullptr;
+        sync_waiter** link = &chain;
+        for (sync_waiter* w = head_; w != nullptr;) {
+            sync_waiter* next = w->next_waiter_;
+            w->list_ = nullptr;
+            if (hold_for_wake(*w)) {
+                *link = w;
+                link = &w->next_waiter_;
+            }
+            w = next;
+        }
+        *link = nullptr;
         head_ = tail_ = nullptr;
         return chain;
     }
@@ -89,7 +125,10 @@ public:
     // The primitive is being destroyed with tasks still queued (a runtime's
     // shutdown destroys frames in any order): forget them, so that their
     // awaiters' destructors (abandon_wait) do not touch the dead lock.
-    void forget_all() noexcept { take_all(); }
+    void forget_all() noexcept {
+        for (sync_waiter* w = head_; w != nullptr; w = w->next_waiter_) w->list_ = nullptr;
+        head_ = tail_ = nullptr;
+    }
 
 private:
     sync_waiter* head_ = nullptr;
