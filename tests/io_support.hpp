@@ -1,6 +1,9 @@
 // Helpers for the timer, net and fs suites: run a test once per reactor backend,
-// count this process's open file descriptors, and raise their limit.
+// count this process's open file descriptors, raise their limit, and cancel a
+// wait the moment it starts.
 #pragma once
+
+#include "test_support.hpp"
 
 #include <weft/weft.hpp>
 
@@ -9,6 +12,8 @@
 #include <dirent.h>
 #include <sys/resource.h>
 
+#include <atomic>
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -53,6 +58,36 @@ inline void raise_fd_limit() {
         r.rlim_cur = r.rlim_max;
         setrlimit(RLIMIT_NOFILE, &r);
     }
+}
+
+// How cancel_each_as_it_starts() ended.
+struct cancel_tally {
+    int cancelled = 0;  // rounds that ended with weft::cancelled, as they must
+    int lost = 0;       // rounds whose cancel was lost (then it stops)
+};
+
+// `n` rounds of: spawn start(flag), a task that raises `flag` right before the
+// wait under test; it runs on the other worker (stolen while this task spins);
+// cancel it the moment the flag is up, a little later each round, to move the
+// cancel across the window between the wait's registering in its scope and
+// arming. Each round must end with weft::cancelled. A 20 s guard (against a
+// hang, not a speed limit) counts a lost cancel.
+template <class Start>
+weft::task<cancel_tally> cancel_each_as_it_starts(int n, Start start) {
+    cancel_tally out;
+    for (int round = 0; round < n && out.lost == 0; ++round) {
+        std::atomic<bool> started{false};
+        auto h = weft::spawn(start(started));
+        if (!spin_until([&] { return started.load(); })) break;
+        spin_a_little(round);
+        h.cancel();
+        try {
+            if (!co_await weft::timeout(std::chrono::seconds(20), std::move(h))) ++out.lost;
+        } catch (const weft::cancelled&) {
+            ++out.cancelled;
+        }
+    }
+    co_return out;
 }
 
 }  // namespace weft_test

@@ -78,6 +78,12 @@ weft::task<bool> echo_client(std::uint16_t port, std::size_t bytes, unsigned see
 
 weft::task<std::size_t> read_some(tcp_stream& s, std::span<std::byte> buf) { co_return co_await s.read(buf); }
 
+weft::task<std::size_t> read_after_flag(tcp_stream& s, std::atomic<bool>& started) {
+    std::byte buf[16];
+    started.store(true);
+    co_return co_await s.read(buf);
+}
+
 }  // namespace
 
 TEST_CASE("64 concurrent clients each echo 200 KB and get their bytes back") {
@@ -140,34 +146,18 @@ TEST_CASE("a cancel that lands as a read begins to wait is not lost", "[stress]"
     WEFT_FOR_EACH_BACKEND(cfg, 2);
     weft::runtime rt(cfg);
     const int rounds = weft_test::scaled(3000);
-    struct tally {
-        int cancelled = 0;
-        int lost = 0;
+    struct outcome {
+        weft_test::cancel_tally tally;
         bool still_usable = false;
     };
-    const tally t = rt.block_on([](int n) -> weft::task<tally> {
-        tally out;
+    const outcome o = rt.block_on([](int n) -> weft::task<outcome> {
+        outcome out;
         tcp_listener l = tcp_listener::bind("127.0.0.1", 0);
         weft::join_handle<tcp_stream> accepted = weft::spawn(l.accept());
         tcp_stream client = co_await tcp_stream::connect("127.0.0.1", l.local_port());
         tcp_stream server = co_await std::move(accepted);
-        for (int round = 0; round < n && out.lost == 0; ++round) {
-            std::atomic<bool> started{false};
-            auto reader = weft::spawn([](tcp_stream& s, std::atomic<bool>& st) -> weft::task<std::size_t> {
-                std::byte buf[16];
-                st.store(true);
-                co_return co_await s.read(buf);
-            }(client, started));
-            if (!weft_test::spin_until([&] { return started.load(); })) break;
-            weft_test::spin_a_little(round);  // a different moment each round
-            reader.cancel();
-            try {
-                // A guard against a hang, not a speed limit.
-                if (!co_await weft::timeout(20s, std::move(reader))) ++out.lost;
-            } catch (const weft::cancelled&) {
-                ++out.cancelled;
-            }
-        }
+        out.tally = co_await weft_test::cancel_each_as_it_starts(
+            n, [&client](std::atomic<bool>& started) { return read_after_flag(client, started); });
         co_await server.write_all("ok");
         std::byte buf[2];
         std::size_t got = 0;
@@ -175,9 +165,10 @@ TEST_CASE("a cancel that lands as a read begins to wait is not lost", "[stress]"
         out.still_usable = std::memcmp(buf, "ok", 2) == 0;
         co_return out;
     }(rounds));
+    const weft_test::cancel_tally& t = o.tally;
     CHECK(t.lost == 0);
     CHECK(t.cancelled == rounds);
-    CHECK(t.still_usable);
+    CHECK(o.still_usable);
 }
 
 namespace {

@@ -251,7 +251,7 @@ TEST_CASE("a cancel that lands as a sleep begins is not lost", "[stress]") {
     // The sleeper runs on the other worker (stolen while we spin) and is
     // cancelled the moment it is about to sleep, a little later each round, to
     // move the cancel across the window between the sleep's registering in its
-    // scope and entering the wheel. Before the fix a cancel in that window found
+    // scope and entering the wheel (cancel_each_as_it_starts). Before the fix a cancel in that window found
     // nothing to take off the wheel and was lost: the sleep ran its full hour
     // (here: until the guard's deadline). The window is a few instructions wide
     // and this machine seldom lands in it; every round checks that the cancel
@@ -259,31 +259,11 @@ TEST_CASE("a cancel that lands as a sleep begins is not lost", "[stress]") {
     WEFT_FOR_EACH_BACKEND(cfg, 2);
     weft::runtime rt(cfg);
     const int rounds = weft_test::scaled(3000);
-    struct tally {
-        int cancelled = 0;
-        int lost = 0;
-    };
-    const tally t = rt.block_on([](int n) -> weft::task<tally> {
-        tally out;
-        for (int round = 0; round < n && out.lost == 0; ++round) {
-            std::atomic<bool> started{false};
-            auto sleeper = weft::spawn([](std::atomic<bool>& s) -> weft::task<void> {
-                s.store(true);
-                co_await weft::sleep_for(1h);
-            }(started));
-            if (!weft_test::spin_until([&] { return started.load(); })) break;
-            weft_test::spin_a_little(round);  // a different moment each round
-            sleeper.cancel();
-            try {
-                // A guard against a hang, not a speed limit: only a lost cancel
-                // needs the deadline.
-                if (!co_await weft::timeout(20s, std::move(sleeper))) ++out.lost;
-            } catch (const weft::cancelled&) {
-                ++out.cancelled;
-            }
-        }
-        co_return out;
-    }(rounds));
+    const weft_test::cancel_tally t =
+        rt.block_on(weft_test::cancel_each_as_it_starts(rounds, [](std::atomic<bool>& started) -> weft::task<void> {
+            started.store(true);
+            co_await weft::sleep_for(1h);
+        }));
     CHECK(t.lost == 0);
     CHECK(t.cancelled == rounds);
 }
