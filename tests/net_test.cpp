@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -78,9 +79,9 @@ weft::task<bool> echo_client(std::uint16_t port, std::size_t bytes, unsigned see
 
 weft::task<std::size_t> read_some(tcp_stream& s, std::span<std::byte> buf) { co_return co_await s.read(buf); }
 
-weft::task<std::size_t> read_after_flag(tcp_stream& s, std::atomic<bool>& started) {
+weft::task<std::size_t> read_after_flag(tcp_stream& s, std::shared_ptr<std::atomic<bool>> started) {
     std::byte buf[16];
-    started.store(true);
+    started->store(true);
     co_return co_await s.read(buf);
 }
 
@@ -157,7 +158,8 @@ TEST_CASE("a cancel that lands as a read begins to wait is not lost", "[stress]"
         tcp_stream client = co_await tcp_stream::connect("127.0.0.1", l.local_port());
         tcp_stream server = co_await std::move(accepted);
         out.tally = co_await weft_test::cancel_each_as_it_starts(
-            n, [&client](std::atomic<bool>& started) { return read_after_flag(client, started); });
+            n, [&client](std::shared_ptr<std::atomic<bool>> started) { return read_after_flag(client, std::move(started)); });
+        if (out.tally.lost != 0) co_return out;  // a reader is still parked on `client`
         co_await server.write_all("ok");
         std::byte buf[2];
         std::size_t got = 0;

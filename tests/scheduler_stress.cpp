@@ -134,13 +134,14 @@ TEST_CASE("scheduler: a task spawned by a worker that then computes without awai
     const int ran = rt.block_on([](int n) -> weft::task<int> {
         int done = 0;
         for (int round = 0; round < n; ++round) {
-            std::atomic<bool> flag{false};
-            weft::spawn([](std::atomic<bool>& f) -> weft::task<void> {
-                f.store(true);
+            // Shared: the task may outlive the round if the test fails.
+            auto flag = std::make_shared<std::atomic<bool>>(false);
+            weft::spawn([](std::shared_ptr<std::atomic<bool>> f) -> weft::task<void> {
+                f->store(true);
                 co_return;
             }(flag))
                 .detach();
-            if (!weft_test::spin_until([&] { return flag.load(); })) break;
+            if (!weft_test::spin_until([&] { return flag->load(); })) break;
             ++done;
             // Sometimes let the sibling go back to sleep first, sometimes not.
             if (round % 3 == 0) std::this_thread::sleep_for(std::chrono::microseconds(50));

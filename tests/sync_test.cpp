@@ -318,13 +318,18 @@ TEST_CASE("event and wait_group: a waiter that sees the change may destroy the p
     const int passed = rt.block_on([](int n) -> weft::task<int> {
         int ok = 0;
         for (int round = 0; round < n; ++round) {
+            // The setter gets a raw reference, as users write it; should the spin
+            // time out (a failure), the primitive is leaked, not freed under it.
             auto e = std::make_unique<weft::event>();
             weft::spawn([](weft::event& ev) -> weft::task<void> {
                 ev.set();
                 co_return;
             }(*e))
                 .detach();
-            if (!weft_test::spin_until([&] { return e->is_set(); })) break;
+            if (!weft_test::spin_until([&] { return e->is_set(); })) {
+                (void)e.release();
+                break;
+            }
             co_await e->wait();
             e.reset();
 
@@ -335,7 +340,10 @@ TEST_CASE("event and wait_group: a waiter that sees the change may destroy the p
                 co_return;
             }(*wg))
                 .detach();
-            if (!weft_test::spin_until([&] { return wg->count() == 0; })) break;
+            if (!weft_test::spin_until([&] { return wg->count() == 0; })) {
+                (void)wg.release();
+                break;
+            }
             co_await wg->wait();
             wg.reset();
             ++ok;

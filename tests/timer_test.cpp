@@ -260,10 +260,11 @@ TEST_CASE("a cancel that lands as a sleep begins is not lost", "[stress]") {
     weft::runtime rt(cfg);
     const int rounds = weft_test::scaled(3000);
     const weft_test::cancel_tally t =
-        rt.block_on(weft_test::cancel_each_as_it_starts(rounds, [](std::atomic<bool>& started) -> weft::task<void> {
-            started.store(true);
-            co_await weft::sleep_for(1h);
-        }));
+        rt.block_on(weft_test::cancel_each_as_it_starts(
+            rounds, [](std::shared_ptr<std::atomic<bool>> started) -> weft::task<void> {
+                started->store(true);
+                co_await weft::sleep_for(1h);
+            }));
     CHECK(t.lost == 0);
     CHECK(t.cancelled == rounds);
 }

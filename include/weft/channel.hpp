@@ -175,7 +175,12 @@ private:
             return true;
         }
         if (detail::sync_waiter* r = receivers_.pop_front()) {
-            static_cast<std::optional<T>*>(r->slot_)->emplace(std::move(value));
+            try {
+                static_cast<std::optional<T>*>(r->slot_)->emplace(std::move(value));
+            } catch (...) {
+                receivers_.push_front(*r);  // it keeps waiting; the send failed
+                throw;
+            }
             r->outcome_ = detail::sync_waiter::outcome::granted;
             to_wake = r;
             return true;
@@ -197,7 +202,12 @@ private:
         head_ = (head_ + 1) % capacity_;
         --size_;
         if (detail::sync_waiter* s = senders_.pop_front()) {
-            ring_[(head_ + size_) % capacity_].value.emplace(std::move(*static_cast<T*>(s->slot_)));
+            try {
+                ring_[(head_ + size_) % capacity_].value.emplace(std::move(*static_cast<T*>(s->slot_)));
+            } catch (...) {
+                senders_.push_front(*s);  // it keeps waiting with its value
+                throw;
+            }
             ++size_;
             s->outcome_ = detail::sync_waiter::outcome::granted;
             to_wake = s;

@@ -317,7 +317,7 @@ void read_call::on_cancel(weft::detail::cancellable& c) noexcept {
     auto& self = static_cast<weft::detail::readiness_waiter&>(c);
     // Not parked: a recv or a close resumed it, or it has not parked yet and
     // park_waiter() will refuse to.
-    if (!weft::detail::cancel_waiter(self)) return;
+    if (!weft::detail::cancel_readiness_waiter(self)) return;
     self.result_ = -ECANCELED;
     self.sched_->resume_anywhere(self.waiter_);
 }

@@ -150,7 +150,7 @@ public:
 private:
     static void on_cancel(cancellable& c) noexcept {
         auto& self = static_cast<ready_wait&>(c);
-        if (!cancel_waiter(self)) return;  // an event or a close resumes it, or it never parks
+        if (!cancel_readiness_waiter(self)) return;  // an event or a close resumes it, or it never parks
         self.result_ = -ECANCELED;
         self.sched_->resume_anywhere(self.waiter_);
     }

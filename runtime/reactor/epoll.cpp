@@ -269,7 +269,7 @@ bool unpark_waiter(readiness_waiter& r) {
     return true;
 }
 
-bool cancel_waiter(readiness_waiter& r) {
+bool cancel_readiness_waiter(readiness_waiter& r) {
     fd_waiters& w = *r.fd_;
     std::lock_guard lock(w.mutex_);
     if (!r.parked_) {
@@ -306,7 +306,7 @@ void close_waiters(std::atomic<void*>& slot) noexcept {
         if (r == nullptr) continue;
         // Out of its scope before it resumes: `w` is freed soon (the home
         // worker's next poll), and a canceller that found the woken task still
-        // registered would lock w->mutex_ in cancel_waiter(). remove() waits
+        // registered would lock w->mutex_ in cancel_readiness_waiter(). remove() waits
         // for a canceller inside on_cancel right now, which finds it unparked.
         cancel_scope::remove(*r);
         r->sched_->resume_anywhere(r->waiter_);

@@ -124,7 +124,7 @@ fd_waiters& waiters_for(std::atomic<void*>& slot, int fd, epoll_reactor& here);
 // park: retry the call, or, for a waiter with recv_buf_, its recv was made here
 // (result_ and received_; it parks if that recv said EAGAIN). Also false with
 // result_ -EBADF when the socket was closed, or -ECANCELED when a canceller came
-// first (cancel_waiter).
+// first (cancel_readiness_waiter).
 bool park_waiter(readiness_waiter& w, std::uint32_t seq);
 // Takes a parked waiter out (destruction); true if it was parked.
 bool unpark_waiter(readiness_waiter& w);
@@ -132,7 +132,7 @@ bool unpark_waiter(readiness_waiter& w);
 // is not parked, a park_waiter() still to come gives -ECANCELED instead of
 // parking, so a cancel that lands between the scope's add() and the park is
 // not lost.
-bool cancel_waiter(readiness_waiter& w);
+bool cancel_readiness_waiter(readiness_waiter& w);
 // The socket is closing: wakes its waiters with -EBADF, removes it from epoll and
 // hands fd_waiters to its home for freeing.
 void close_waiters(std::atomic<void*>& slot) noexcept;

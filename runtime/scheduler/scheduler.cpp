@@ -340,6 +340,11 @@ void scheduler::resume_held(std::coroutine_handle<> h) noexcept {
     outside_submits_.fetch_sub(1, std::memory_order_release);
 }
 
+void scheduler::release_hold() noexcept {
+    // release: as in resume_held().
+    outside_submits_.fetch_sub(1, std::memory_order_release);
+}
+
 void scheduler::notify_parked() {
     unsigned w = 0;
     if (idle_.worker_to_notify(w)) workers_[w]->io().wake();

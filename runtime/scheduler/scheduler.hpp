@@ -60,6 +60,8 @@ public:
     // Resumes a waiter held by hold_for_wake() (through the injector), then
     // stops counting the waker.
     void resume_held(std::coroutine_handle<> h) noexcept;
+    // Stops counting such a waker without resuming (the hand-off failed).
+    void release_hold() noexcept;
     // Wakes a parked worker if no worker is searching.
     void notify_parked();
     // Any queue non-empty: INV-1's re-check (the injector read is seq_cst; the

@@ -6,6 +6,7 @@
 #include <weft/detail/worker_context.hpp>
 
 #include <string>
+#include <utility>
 
 namespace weft::detail {
 
@@ -13,6 +14,18 @@ scheduler* waiting_scheduler(const char* what) {
     worker_context* w = tls_worker;
     if (w == nullptr) throw usage_error(std::string(what) + " awaited outside a weft worker: await it from a weft task");
     return w->scheduler_;
+}
+
+void wait_list::push_front(sync_waiter& w) noexcept {
+    w.list_.store(this, std::memory_order_relaxed);  // relaxed: under the guard
+    w.prev_waiter_ = nullptr;
+    w.next_waiter_ = head_;
+    if (head_ != nullptr)
+        head_->prev_waiter_ = &w;
+    else
+        tail_ = &w;
+    head_ = &w;
+    if (std::exchange(w.held_, false)) w.sched_->release_hold();
 }
 
 bool hold_runtime(sync_waiter& w) noexcept {
@@ -24,7 +37,7 @@ void wake(sync_waiter& w) noexcept {
     // Copied first: once submitted, the task may run and its frame go away.
     scheduler* s = w.sched_;
     const std::coroutine_handle<> h = w.handle_;
-    if (w.held_) {
+    if (std::exchange(w.held_, false)) {  // cleared: an awaiter may wait again
         s->resume_held(h);
         return;
     }
@@ -73,8 +86,10 @@ void cancel_waiter(cancellable& c) noexcept {
     auto& w = static_cast<sync_waiter&>(c);
     {
         std::lock_guard lock(*w.guard_);
-        if (w.list_ == nullptr) return;  // already granted or closed: that one resumes it
-        w.list_->unlink(w);
+        // relaxed: under the guard.
+        wait_list* l = w.list_.load(std::memory_order_relaxed);
+        if (l == nullptr) return;  // already granted or closed: that one resumes it
+        l->unlink(w);
     }
     w.outcome_ = sync_waiter::outcome::cancelled;
     wake(w);

@@ -14,6 +14,7 @@
 #include <weft/detail/worker_context.hpp>
 #include <weft/errors.hpp>
 
+#include <atomic>
 #include <coroutine>
 #include <cstdint>
 #include <mutex>
@@ -32,8 +33,11 @@ struct sync_waiter : cancellable {
     // The primitive's lock, from suspension to resumption; the primitive must
     // outlive every co_await on it (until that co_await returns).
     spin_lock* guard_ = nullptr;
-    // Under *guard_: the list it is queued in (null when not queued) and its links.
-    wait_list* list_ = nullptr;
+    // The list it is queued in (null when not queued): changed under *guard_;
+    // atomic because abandon_wait() first reads it without the guard, while an
+    // outside waker may be unqueueing it (relaxed everywhere: the guard orders).
+    std::atomic<wait_list*> list_{nullptr};
+    // Under *guard_: its links.
     sync_waiter* next_waiter_ = nullptr;
     sync_waiter* prev_waiter_ = nullptr;
     // Written by whoever unqueued it, before resuming it; read by the task after.
@@ -54,8 +58,9 @@ WEFT_API bool hold_runtime(sync_waiter& w) noexcept;
 // (another thread, another runtime's worker) holds the runtime until wake() is
 // done, since its destructor may be running already (block_on returned on
 // another thread when this waker woke its root) and must not destroy the
-// waiter's frame, or itself, under the waker. False when that destructor is
-// past its wait: the waiter is left to it, untouched once the guard is released.
+// waiter's frame, or itself, under the waker. False once that runtime is
+// stopping: the waiter is left to its shutdown, untouched once the guard is
+// released.
 inline bool hold_for_wake(sync_waiter& w) noexcept {
     worker_context* self = tls_worker;
     if (self != nullptr && self->scheduler_ == w.sched_) [[likely]]
@@ -70,7 +75,7 @@ public:
     sync_waiter* front() const noexcept { return head_; }
 
     void push_back(sync_waiter& w) noexcept {
-        w.list_ = this;
+        w.list_.store(this, std::memory_order_relaxed);
         w.next_waiter_ = nullptr;
         w.prev_waiter_ = tail_;
         if (tail_ != nullptr)
@@ -89,9 +94,13 @@ public:
             w.next_waiter_->prev_waiter_ = w.prev_waiter_;
         else
             tail_ = w.prev_waiter_;
-        w.list_ = nullptr;
+        w.list_.store(nullptr, std::memory_order_relaxed);
         w.next_waiter_ = w.prev_waiter_ = nullptr;
     }
+
+    // Puts back a waiter pop_front() gave, which then could not take its hand-off
+    // (a value's move threw), and lets go of its runtime.
+    void push_front(sync_waiter& w) noexcept;
 
     // Unqueues the first waiter to wake (hold_for_wake), skipping those whose
     // runtime is shutting down; null when none is left.
@@ -110,7 +119,7 @@ public:
         sync_waiter** link = &chain;
         for (sync_waiter* w = head_; w != nullptr;) {
             sync_waiter* next = w->next_waiter_;
-            w->list_ = nullptr;
+            w->list_.store(nullptr, std::memory_order_relaxed);
             if (hold_for_wake(*w)) {
                 *link = w;
                 link = &w->next_waiter_;
@@ -126,7 +135,7 @@ public:
     // shutdown destroys frames in any order): forget them, so that their
     // awaiters' destructors (abandon_wait) do not touch the dead lock.
     void forget_all() noexcept {
-        for (sync_waiter* w = head_; w != nullptr; w = w->next_waiter_) w->list_ = nullptr;
+        for (sync_waiter* w = head_; w != nullptr; w = w->next_waiter_) w->list_.store(nullptr, std::memory_order_relaxed);
         head_ = tail_ = nullptr;
     }
 
@@ -190,12 +199,14 @@ inline bool finish_wait(sync_waiter& w) {
 
 // In an awaiter's destructor: a frame destroyed while it waits leaves the list
 // and the scope. Only a runtime's shutdown destroys a suspended frame, after its
-// workers stopped: nothing else touches list_ then, so the unlocked read is safe
-// (and a destroyed primitive cleared it with forget_all()).
+// workers stopped. A destroyed primitive cleared list_ with forget_all(), so it
+// is read first without the guard (which may be gone); then again under the
+// guard, since an outside waker may have unqueued it meanwhile (it skips the
+// waiters of a stopping runtime and leaves them to us: hold_for_wake).
 inline void abandon_wait(sync_waiter& w) noexcept {
-    if (w.list_ != nullptr) {
+    if (w.list_.load(std::memory_order_relaxed) != nullptr) {
         std::lock_guard lock(*w.guard_);
-        w.list_->unlink(w);
+        if (wait_list* l = w.list_.load(std::memory_order_relaxed)) l->unlink(w);
     }
     cancel_scope::remove(w);
 }
