@@ -301,28 +301,23 @@ void scheduler::submit(std::uintptr_t item) {
         notify_local_work(*w);
         return;
     }
-    // seq_cst, before the stopping() check: either the destructor's wait sees us
-    // counted, or we see stopping_ set (its store precedes that wait).
-    outside_submits_.fetch_add(1, std::memory_order_seq_cst);
+    // Counted as an outside submitter while we push and notify, so that the
+    // destructor waits for us (hold_for_wake).
+    if (!hold_for_wake()) throw usage_error("weft::runtime: task submitted while the runtime is shutting down");
     struct leave {
-        std::atomic<unsigned>& count;
-        // release: our pushes and notifications happen before the destructor's
-        // acquire load sees the count drop.
-        ~leave() { count.fetch_sub(1, std::memory_order_release); }
-    } counted{outside_submits_};
-    // seq_cst load: the other half of the store->load pair with stop_threads().
-    if (stopping_.load(std::memory_order_seq_cst))
-        throw usage_error("weft::runtime: task submitted while the runtime is shutting down");
+        scheduler& s;
+        ~leave() { s.release_hold(); }
+    } counted{*this};
     injector_.push(item);
     notify_parked();
 }
 
 bool scheduler::hold_for_wake() noexcept {
-    // seq_cst: the same store->load pair with stop_threads() as submit()'s.
+    // seq_cst, before the stopping_ load: either the destructor's wait (after
+    // its seq_cst store of stopping_) sees us counted, or we see stopping_ set.
     outside_submits_.fetch_add(1, std::memory_order_seq_cst);
     if (!stopping_.load(std::memory_order_seq_cst)) return true;
-    // release: as in submit()'s leave.
-    outside_submits_.fetch_sub(1, std::memory_order_release);
+    release_hold();
     return false;
 }
 
@@ -334,14 +329,13 @@ void scheduler::resume_held(std::coroutine_handle<> h) noexcept {
         std::abort();
     }
     notify_parked();
-    // release: our push and notification happen before the destructor's acquire
-    // load sees the count drop (it then clears the injector: a push after the
-    // workers stopped is forgotten, and the frame's owner destroys it).
-    outside_submits_.fetch_sub(1, std::memory_order_release);
+    release_hold();
 }
 
 void scheduler::release_hold() noexcept {
-    // release: as in resume_held().
+    // release: our pushes and notifications happen before the destructor's
+    // acquire load sees the count drop (it then clears the injector: a push
+    // after the workers stopped is forgotten, and the frame's owner destroys it).
     outside_submits_.fetch_sub(1, std::memory_order_release);
 }
 

@@ -51,16 +51,17 @@ public:
     // socket closed elsewhere, the blocking pool): like submit(), but during
     // shutdown it leaves the task suspended for its owner to destroy.
     void resume_anywhere(std::coroutine_handle<> h) noexcept;
-    // For a sync primitive's waker that is not one of our workers, under the
-    // primitive's guard, for a waiter it just unqueued: counts it as an outside
-    // submitter until resume_held(), so that the destructor waits for it before
-    // destroying frames. False, counting nothing, once the destructor is past
-    // that wait: the waiter is left to it.
+    // Counts the calling thread, which is not one of our workers, as an outside
+    // submitter until release_hold() (or resume_held()), so that the destructor
+    // waits for it before destroying frames. submit() holds while it pushes; a
+    // sync primitive's waker holds under the primitive's guard for a waiter it
+    // just unqueued. False, counting nothing, once the runtime is stopping: the
+    // waiter is left to its shutdown.
     bool hold_for_wake() noexcept;
     // Resumes a waiter held by hold_for_wake() (through the injector), then
     // stops counting the waker.
     void resume_held(std::coroutine_handle<> h) noexcept;
-    // Stops counting such a waker without resuming (the hand-off failed).
+    // Stops counting a holder (submit() done, or a hand-off that failed).
     void release_hold() noexcept;
     // Wakes a parked worker if no worker is searching.
     void notify_parked();
