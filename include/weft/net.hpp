@@ -51,10 +51,14 @@ struct socket_handle {
     explicit socket_handle(int f) noexcept : fd(f) {}
     socket_handle(socket_handle&& o) noexcept;
     socket_handle& operator=(socket_handle&& o) noexcept;
-    ~socket_handle() { close(); }
+    ~socket_handle() { reset(); }
 
     // Wakes tasks waiting on the socket (they fail with EBADF), closes the fd.
     WEFT_API void close() noexcept;
+    // close(), then frees the epoll backend's waiters, which a closed socket
+    // keeps until the object goes (a task woken by the close may still look at
+    // them): for the destructor and assignment.
+    WEFT_API void reset() noexcept;
 };
 
 // A read_call or write_call awaited a second time; `call` is "read" or "write".
@@ -264,7 +268,7 @@ inline detail::socket_handle::socket_handle(socket_handle&& o) noexcept
 
 inline detail::socket_handle& detail::socket_handle::operator=(socket_handle&& o) noexcept {
     if (this != &o) {
-        close();
+        reset();
         fd = o.fd;
         o.fd = -1;
         // relaxed: as in the move constructor.

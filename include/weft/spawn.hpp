@@ -45,6 +45,12 @@ WEFT_API void detach_task(std::uint64_t runtime_id, std::coroutine_handle<> fram
                           std::atomic<std::uintptr_t>& state) noexcept;
 // The task's side: a detached task that finished leaves the registry and is freed.
 WEFT_API void finish_detached(std::uint64_t runtime_id, std::coroutine_handle<> frame) noexcept;
+// join_handle::cancel(): cancels a spawned task's root scope. From a thread that
+// is not a worker of its runtime, only while that runtime lives, holding it
+// meanwhile (the cancellation reaches the task's timer wheel and reactor); once
+// the runtime is stopping or gone, nothing: its shutdown, or the handle, destroys
+// the task.
+WEFT_API void cancel_spawned(std::uint64_t runtime_id, cancel_scope& root) noexcept;
 
 inline std::coroutine_handle<> spawned_done(promise_base& p) noexcept {
     if (p.inline_) return p.continuation_;  // the joiner ran us itself: no atomics
@@ -108,7 +114,7 @@ public:
     // it spawned are not, except one whose handle it is awaiting at the time (see
     // awaiter). No effect once the task finished, or on an empty handle.
     void cancel() noexcept {
-        if (h_) h_.promise().spawn_->scope.cancel();
+        if (h_) detail::cancel_spawned(h_.promise().spawn_->runtime_id, h_.promise().spawn_->scope);
     }
 
     // Lets the task run on without anyone waiting for it; the runtime frees it

@@ -123,6 +123,7 @@ public:
         cancel_scope* scope = scope_of(h);
         waiter_ = h;
         sched_ = tls_worker->scheduler_;
+        runtime_id_ = tls_worker->runtime_id_;
         cancel_ = &on_cancel;
         if (scope != nullptr && (scope->cancelled() || !scope->add(*this))) {
             result_ = -ECANCELED;
@@ -152,7 +153,7 @@ private:
         auto& self = static_cast<ready_wait&>(c);
         if (!cancel_readiness_waiter(self)) return;  // an event or a close resumes it, or it never parks
         self.result_ = -ECANCELED;
-        self.sched_->resume_anywhere(self.waiter_);
+        resume_task_of(self.runtime_id_, self.sched_, self.waiter_);
     }
 
     const std::uint32_t seq_;

@@ -192,7 +192,9 @@ namespace {
 // one socket are not supported: its events go to the first one's epoll only,
 // and a wait parked there when that runtime shuts down is never woken.
 bool usable(const fd_waiters* w) noexcept {
-    return w != nullptr && !w->core_->orphaned.load(std::memory_order_acquire);
+    if (w == nullptr) return false;
+    if (w->core_ == nullptr) return true;  // closed: park_waiter() gives -EBADF
+    return !w->core_->orphaned.load(std::memory_order_acquire);
 }
 
 // waiters_for()'s slow path: the socket has no usable registration. Out of line,
@@ -285,8 +287,11 @@ bool cancel_readiness_waiter(readiness_waiter& r) {
 }
 
 void close_waiters(std::atomic<void*>& slot) noexcept {
-    // acq_rel: acquire sees the fd_waiters a registering worker published.
-    auto* w = static_cast<fd_waiters*>(slot.exchange(nullptr, std::memory_order_acq_rel));
+    // acquire: sees the fd_waiters a registering worker published. It stays in
+    // the slot, closed, until release_waiters(): a task woken below, or one that
+    // dispatch() woke before, may still be registered in its scope, and its
+    // canceller locks w->mutex_ (cancel_readiness_waiter).
+    auto* w = static_cast<fd_waiters*>(slot.load(std::memory_order_acquire));
     if (w == nullptr) return;
     readiness_waiter* woken[2] = {nullptr, nullptr};
     {
@@ -304,12 +309,34 @@ void close_waiters(std::atomic<void*>& slot) noexcept {
     w->core_->registered.fetch_sub(1, std::memory_order_relaxed);  // relaxed: a hint
     for (readiness_waiter* r : woken) {
         if (r == nullptr) continue;
-        // Out of its scope before it resumes: `w` is freed soon (the home
-        // worker's next poll), and a canceller that found the woken task still
-        // registered would lock w->mutex_ in cancel_readiness_waiter(). remove() waits
-        // for a canceller inside on_cancel right now, which finds it unparked.
+        // Out of its scope before it resumes, so that no canceller looks for it
+        // in `w` any more: its runtime may be gone (a join_handle kept the
+        // task), and then it stays suspended until its frame is destroyed,
+        // which may be after the socket. remove() waits for a canceller inside
+        // on_cancel right now, which finds it unparked.
         cancel_scope::remove(*r);
-        r->sched_->resume_anywhere(r->waiter_);
+        resume_task_of(r->runtime_id_, r->sched_, r->waiter_);
+    }
+    // A socket closed after its home runtime is gone lets go of that runtime's
+    // epoll instance now, not when the object goes (the last reference closes
+    // its fd): no batch can point at `w`, so release_waiters() frees it at once.
+    std::shared_ptr<epoll_core>& core = w->core_;
+    std::unique_lock lock(core->garbage_mutex);
+    if (core->orphaned.load(std::memory_order_relaxed)) {  // relaxed: we hold garbage_mutex
+        std::shared_ptr<epoll_core> last = std::move(core);
+        lock.unlock();
+    }
+}
+
+void release_waiters(std::atomic<void*>& slot) noexcept {
+    // acquire: as in close_waiters() (which ran on this thread, unless the
+    // socket was closed before it was handed over to it). No other thread uses
+    // the socket now: it is being destroyed or reassigned.
+    auto* w = static_cast<fd_waiters*>(slot.exchange(nullptr, std::memory_order_acquire));
+    if (w == nullptr) return;
+    if (w->core_ == nullptr) {  // closed after its home was gone (close_waiters)
+        delete w;
+        return;
     }
     std::shared_ptr<epoll_core> core = w->core_;  // keeps the mutex alive past `delete w`
     std::unique_lock lock(core->garbage_mutex);

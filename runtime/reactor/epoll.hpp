@@ -133,8 +133,14 @@ bool unpark_waiter(readiness_waiter& w);
 // parking, so a cancel that lands between the scope's add() and the park is
 // not lost.
 bool cancel_readiness_waiter(readiness_waiter& w);
-// The socket is closing: wakes its waiters with -EBADF, removes it from epoll and
-// hands fd_waiters to its home for freeing.
+// The socket is closing: wakes its waiters with -EBADF and removes it from epoll.
+// Its fd_waiters stays, marked closed (a later wait gives -EBADF), until
+// release_waiters().
 void close_waiters(std::atomic<void*>& slot) noexcept;
+// The socket object is going away (destroyed, or assigned another socket), after
+// close_waiters(): hands its fd_waiters to its home for freeing (at once when
+// that runtime is gone). No task can be inside a call on the socket now, nor
+// registered in a scope with a wait on it.
+void release_waiters(std::atomic<void*>& slot) noexcept;
 
 }  // namespace weft::detail

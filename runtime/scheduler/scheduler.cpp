@@ -29,13 +29,20 @@ thread_local constinit void* tls_trampoline_next __attribute__((tls_model("initi
 
 namespace {
 
-// Live runtimes by id, each with its detached tasks that have not finished. A
-// runtime id missing here means the runtime is gone. One lock for all runtimes:
-// it is taken only when a handle is dropped before its task finishes and when
-// such a task finishes.
+// Live runtimes by id, each with its scheduler and its detached tasks that have
+// not finished. A runtime id missing here means the runtime is gone: its entry
+// leaves at the end of its shutdown, before the scheduler is freed. One lock for
+// all runtimes: it is taken when a handle is dropped before its task finishes,
+// when such a task finishes, and when a thread outside a runtime resumes one of
+// its tasks (scheduler::hold_live).
+struct live_runtime {
+    scheduler* sched;
+    std::unordered_set<void*> detached;
+};
+
 struct detached_registry {
     std::mutex mutex;
-    std::unordered_map<std::uint64_t, std::unordered_set<void*>> runtimes;
+    std::unordered_map<std::uint64_t, live_runtime> runtimes;
     std::uint64_t next_id = 1;
 };
 
@@ -44,11 +51,11 @@ detached_registry& registry() {
     return *r;
 }
 
-std::uint64_t register_runtime() {
+std::uint64_t register_runtime(scheduler& s) {
     detached_registry& r = registry();
     std::lock_guard lock(r.mutex);
     const std::uint64_t id = r.next_id++;
-    r.runtimes.emplace(id, std::unordered_set<void*>{});
+    r.runtimes.emplace(id, live_runtime{&s, {}});
     return id;
 }
 
@@ -82,7 +89,7 @@ void detach_task(std::uint64_t runtime_id, std::coroutine_handle<> frame,
             // finds itself in the registry. Under the lock, so shutdown's
             // destroy_detached_tasks() cannot free the frame in between.
             try {
-                it->second.insert(frame.address());
+                it->second.detached.insert(frame.address());
             } catch (...) {
                 std::fputs("weft: out of memory registering a detached task\n", stderr);
                 std::abort();  // a frame nobody owns would be lost or freed twice
@@ -90,7 +97,7 @@ void detach_task(std::uint64_t runtime_id, std::coroutine_handle<> frame,
             // acq_rel: release hands the frame to the task; acquire sees its
             // result if it finished meanwhile, before we free it.
             if (state.exchange(k_detached, std::memory_order_acq_rel) == k_done) {
-                it->second.erase(frame.address());
+                it->second.detached.erase(frame.address());
                 free_now = true;
             }
         }
@@ -103,7 +110,7 @@ void finish_detached(std::uint64_t runtime_id, std::coroutine_handle<> frame) no
         detached_registry& r = registry();
         std::lock_guard lock(r.mutex);
         auto it = r.runtimes.find(runtime_id);
-        if (it != r.runtimes.end()) it->second.erase(frame.address());
+        if (it != r.runtimes.end()) it->second.detached.erase(frame.address());
     }
     frame.destroy();
 }
@@ -153,7 +160,7 @@ run_queue::sharing choose_sharing(const config& cfg) {
 
 scheduler::scheduler(const config& cfg)
     : cfg_(cfg),
-      id_(register_runtime()),
+      id_(register_runtime(*this)),
       backend_(reactor::choose(cfg)),
       sharing_(choose_sharing(cfg)),
       idle_(cfg.workers),
@@ -259,7 +266,7 @@ void scheduler::destroy_detached_tasks() noexcept {
         std::lock_guard lock(r.mutex);
         auto it = r.runtimes.find(id_);
         if (it == r.runtimes.end()) return;
-        if (it->second.empty()) {
+        if (it->second.detached.empty()) {
             r.runtimes.erase(it);  // from now on, dropped handles free their own frames
             return;
         }
@@ -276,7 +283,8 @@ void scheduler::destroy_registered_frames() noexcept {
         void* frame = nullptr;
         {
             std::lock_guard lock(r.mutex);
-            auto& mine = r.runtimes[id_];
+            // Ours until the erase below: only this loop removes it now.
+            auto& mine = r.runtimes.find(id_)->second.detached;
             if (mine.empty()) {
                 r.runtimes.erase(id_);  // from now on, dropped handles free their own frames
                 tls_destroying_runtime = 0;
@@ -319,6 +327,42 @@ bool scheduler::hold_for_wake() noexcept {
     if (!stopping_.load(std::memory_order_seq_cst)) return true;
     release_hold();
     return false;
+}
+
+scheduler* scheduler::hold_live(std::uint64_t id) noexcept {
+    detached_registry& r = registry();
+    std::lock_guard lock(r.mutex);
+    // The entry leaves only at the end of the runtime's shutdown, after
+    // stop_threads() set stopping_: while we hold the lock and see it, the
+    // scheduler is not freed, and hold_for_wake() either counts us before the
+    // destructor's wait for outside submitters, or fails.
+    auto it = r.runtimes.find(id);
+    if (it == r.runtimes.end()) return nullptr;
+    scheduler* s = it->second.sched;
+    return s->hold_for_wake() ? s : nullptr;
+}
+
+void resume_task_of(std::uint64_t runtime_id, scheduler* s, std::coroutine_handle<> h) noexcept {
+    const worker_context* self = tls_worker;
+    if (self != nullptr && self->runtime_id_ == runtime_id) [[likely]] {
+        s->resume_anywhere(h);  // a worker of `s`: alive until we return
+        return;
+    }
+    if (scheduler* held = scheduler::hold_live(runtime_id)) held->resume_held(h);
+}
+
+void cancel_spawned(std::uint64_t runtime_id, cancel_scope& root) noexcept {
+    const worker_context* self = tls_worker;
+    if (self != nullptr && self->runtime_id_ == runtime_id) {
+        root.cancel();
+        return;
+    }
+    // Held, the runtime's destructor waits for us before it frees the wheels
+    // and reactors that the cancellation reaches.
+    scheduler* held = scheduler::hold_live(runtime_id);
+    if (held == nullptr) return;
+    root.cancel();
+    held->release_hold();
 }
 
 void scheduler::resume_held(std::coroutine_handle<> h) noexcept {

@@ -47,9 +47,11 @@ public:
     // From any thread: on one of our workers, onto its deque; otherwise into the
     // injector, waking a parked worker if needed (INV-1).
     void submit(std::uintptr_t item);
-    // From any thread, for wakers that are not on the task's worker (a cancel, a
-    // socket closed elsewhere, the blocking pool): like submit(), but during
-    // shutdown it leaves the task suspended for its owner to destroy.
+    // For wakers that are not on the task's worker but surely run while the
+    // runtime lives (another of its workers, the blocking pool, which stops
+    // before any frame goes; any other thread uses resume_task_of()): like
+    // submit(), but during shutdown it leaves the task suspended for its owner
+    // to destroy.
     void resume_anywhere(std::coroutine_handle<> h) noexcept;
     // Counts the calling thread, which is not one of our workers, as an outside
     // submitter until release_hold() (or resume_held()), so that the destructor
@@ -58,6 +60,11 @@ public:
     // just unqueued. False, counting nothing, once the runtime is stopping: the
     // waiter is left to its shutdown.
     bool hold_for_wake() noexcept;
+    // The scheduler of runtime `id`, held as by hold_for_wake(); null when that
+    // runtime is stopping or gone. For a thread that is not one of its workers
+    // and knows it only from what a suspended task recorded: a join_handle may
+    // keep the task suspended past its runtime.
+    static scheduler* hold_live(std::uint64_t id) noexcept;
     // Resumes a waiter held by hold_for_wake() (through the injector), then
     // stops counting the waker.
     void resume_held(std::coroutine_handle<> h) noexcept;
@@ -94,5 +101,13 @@ private:
     // destructor waits for it to leave.
     std::atomic<unsigned> outside_submits_{0};
 };
+
+// Resumes `h`, a task that suspended on a worker of runtime `runtime_id`
+// (scheduler `s`), from any thread: a canceller, or a socket's closer. A worker of
+// that runtime goes through s->resume_anywhere(); any other thread reaches `s` only
+// if the runtime is still alive (scheduler::hold_live). A task whose runtime is
+// stopping or gone stays suspended, for its owner (the shutdown, or a join_handle
+// kept past the runtime) to destroy.
+void resume_task_of(std::uint64_t runtime_id, scheduler* s, std::coroutine_handle<> h) noexcept;
 
 }  // namespace weft::detail

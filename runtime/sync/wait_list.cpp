@@ -10,10 +10,10 @@
 
 namespace weft::detail {
 
-scheduler* waiting_scheduler(const char* what) {
+worker_context& waiting_worker(const char* what) {
     worker_context* w = tls_worker;
     if (w == nullptr) throw usage_error(std::string(what) + " awaited outside a weft worker: await it from a weft task");
-    return w->scheduler_;
+    return *w;
 }
 
 void wait_list::push_front(sync_waiter& w) noexcept {
@@ -29,13 +29,15 @@ void wait_list::push_front(sync_waiter& w) noexcept {
 }
 
 bool hold_runtime(sync_waiter& w) noexcept {
-    w.held_ = w.sched_->hold_for_wake();
+    // By id: the scheduler may be gone (scheduler::hold_live).
+    w.held_ = scheduler::hold_live(w.runtime_id_) != nullptr;
     return w.held_;
 }
 
 void wake(sync_waiter& w) noexcept {
     // Copied first: once submitted, the task may run and its frame go away.
     scheduler* s = w.sched_;
+    const std::uint64_t id = w.runtime_id_;
     const std::coroutine_handle<> h = w.handle_;
     if (std::exchange(w.held_, false)) {  // cleared: an awaiter may wait again
         s->resume_held(h);
@@ -48,11 +50,13 @@ void wake(sync_waiter& w) noexcept {
     // another core (weft-sync-bench, 16 workers: see docs/benchmarks.md).
     // Outside threads and other runtimes go through the injector.
     worker_context* self = tls_worker;
-    if (self != nullptr && self->scheduler_ == s && !s->stopping()) {
+    if (self != nullptr && self->runtime_id_ == id && !s->stopping()) {
         schedule_woken(*self, h);
         return;
     }
-    s->resume_anywhere(h);
+    // A canceller (cancel_waiter holds nothing), or a worker of a stopping
+    // runtime.
+    resume_task_of(id, s, h);
 }
 
 void wake_all(sync_waiter* chain, sync_waiter::outcome how) noexcept {
@@ -67,7 +71,7 @@ void wake_all(sync_waiter* chain, sync_waiter::outcome how) noexcept {
     while (chain != nullptr) {
         sync_waiter* next = chain->next_waiter_;  // read before the waiter can run
         chain->outcome_ = how;
-        if (self != nullptr && self->scheduler_ == chain->sched_) {
+        if (self != nullptr && self->runtime_id_ == chain->runtime_id_) {
             chain->next_waiter_ = local;
             local = chain;
         } else {

@@ -52,6 +52,7 @@ public:
         waiter_ = h;
         wheel_ = &r.timers();
         sched_ = tls_worker->scheduler_;
+        runtime_id_ = tls_worker->runtime_id_;
         entry_.deadline_ns_ = to_ns(deadline_);
         entry_.fire_ = &fire;
         entry_.context_ = this;
@@ -84,17 +85,22 @@ private:
     // Any thread, under the scope's lock.
     static void on_cancel(cancellable& c) noexcept {
         auto& self = static_cast<sleep_awaiter&>(c);
+        // acquire: pairs with the wheel's release when it was done with the
+        // entry. Fired (the wheel resumed it), or forgotten at its worker's stop:
+        // the wheel may be gone (a canceller that outlived the runtime).
+        if (self.entry_.hold_.load(std::memory_order_acquire) == timer_entry::hold::released) return;
         // False: it fired (the wheel resumes it), or await_suspend has not
         // inserted it yet (the insert fails and the sleep ends cancelled).
         if (!self.wheel_->remove(self.entry_)) return;
         self.cancelled_ = true;
-        self.sched_->resume_anywhere(self.waiter_);
+        resume_task_of(self.runtime_id_, self.sched_, self.waiter_);
     }
 
     const std::chrono::steady_clock::time_point deadline_;
     timer_entry entry_;
     timer_wheel* wheel_ = nullptr;
     scheduler* sched_ = nullptr;
+    std::uint64_t runtime_id_ = 0;
     std::coroutine_handle<> waiter_ = nullptr;
     bool cancelled_ = false;
 };

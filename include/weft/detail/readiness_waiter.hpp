@@ -8,6 +8,7 @@
 
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <sys/types.h>
 
 namespace weft::detail {
@@ -17,7 +18,10 @@ struct fd_waiters;
 
 struct readiness_waiter : cancellable {
     std::coroutine_handle<> waiter_ = nullptr;
+    // Its runtime, for resume_task_of(): a closer or canceller on another thread
+    // may come after that runtime is gone (a join_handle kept the task).
     scheduler* sched_ = nullptr;
+    std::uint64_t runtime_id_ = 0;
     fd_waiters* fd_ = nullptr;
     int direction_ = 0;  // 0 read, 1 write
     // 0: ready (retry the call, or recv_ below holds the answer); -ECANCELED;

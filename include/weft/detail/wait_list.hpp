@@ -29,7 +29,11 @@ struct sync_waiter : cancellable {
     enum class outcome : std::uint8_t { granted, cancelled, closed };
 
     std::coroutine_handle<> handle_ = nullptr;
-    scheduler* sched_ = nullptr;  // the runtime that resumes it
+    // The runtime that resumes it, and that runtime's id: a waker that is not
+    // one of its workers reaches sched_ only through the id (hold_runtime), since
+    // a join_handle may keep the task suspended past its runtime.
+    scheduler* sched_ = nullptr;
+    std::uint64_t runtime_id_ = 0;
     // The primitive's lock, from suspension to resumption; the primitive must
     // outlive every co_await on it (until that co_await returns).
     spin_lock* guard_ = nullptr;
@@ -59,11 +63,11 @@ WEFT_API bool hold_runtime(sync_waiter& w) noexcept;
 // done, since its destructor may be running already (block_on returned on
 // another thread when this waker woke its root) and must not destroy the
 // waiter's frame, or itself, under the waker. False once that runtime is
-// stopping: the waiter is left to its shutdown, untouched once the guard is
-// released.
+// stopping or gone: the waiter is left to its shutdown, or to the join_handle
+// that outlived it, untouched once the guard is released.
 inline bool hold_for_wake(sync_waiter& w) noexcept {
     worker_context* self = tls_worker;
-    if (self != nullptr && self->scheduler_ == w.sched_) [[likely]]
+    if (self != nullptr && self->runtime_id_ == w.runtime_id_) [[likely]]
         return true;
     return hold_runtime(w);
 }
@@ -144,8 +148,8 @@ private:
     sync_waiter* tail_ = nullptr;
 };
 
-// The scheduler of the calling worker; usage_error naming `what` off a worker.
-WEFT_API scheduler* waiting_scheduler(const char* what);
+// The calling worker; usage_error naming `what` off a worker.
+WEFT_API worker_context& waiting_worker(const char* what);
 // Resumes an unqueued waiter on its runtime (this worker's deque when the caller
 // is one of its workers). The waiter may run, and its frame go away, at once.
 WEFT_API void wake(sync_waiter& w) noexcept;
@@ -161,7 +165,9 @@ WEFT_API void cancel_waiter(cancellable& c) noexcept;
 template <class Promise, class TryNow>
 bool suspend_waiter(sync_waiter& w, std::coroutine_handle<Promise> h, spin_lock& guard, wait_list& list,
                     const char* what, TryNow&& try_now) {
-    w.sched_ = waiting_scheduler(what);
+    const worker_context& self = waiting_worker(what);
+    w.sched_ = self.scheduler_;
+    w.runtime_id_ = self.runtime_id_;
     w.handle_ = h;
     w.guard_ = &guard;
     w.cancel_ = &cancel_waiter;
