@@ -172,10 +172,13 @@ scheduler::scheduler(const config& cfg)
         start_threads();
     } catch (...) {
         stop_threads();
-        std::lock_guard lock(registry().mutex);
-        registry().runtimes.erase(id_);
-        throw;
+        throw;  // registration_ leaves the registry
     }
+}
+
+scheduler::registration::~registration() {
+    std::lock_guard lock(registry().mutex);
+    registry().runtimes.erase(id);
 }
 
 void scheduler::start_threads() {

@@ -82,8 +82,17 @@ private:
     void destroy_detached_tasks() noexcept;
     void destroy_registered_frames() noexcept;
 
+    // Takes the runtime out of the registry of live runtimes when a later
+    // member's constructor throws, or at the end of destruction (shutdown has
+    // taken it out already then; a second removal does nothing).
+    struct registration {
+        std::uint64_t id;
+        ~registration();
+    };
+
     const config cfg_;
     const std::uint64_t id_;
+    const registration registration_{id_};
     const io_backend_kind backend_;
     const run_queue::sharing sharing_;
     idle idle_;
