@@ -192,3 +192,43 @@ TEST_CASE("cancels from a plain thread race the runtime's destruction", "[stress
         REQUIRE(live_frames() == frames_before);
     }
 }
+
+TEST_CASE("closing a socket races dropping the handle of its reader whose runtime is gone", "[stress]") {
+    // The closer unparks the reader; with its runtime gone nobody resumes it,
+    // and the handle, dropped on the main thread at the same moment, destroys
+    // its frame: the closer must not touch the waiter after unparking it.
+    WEFT_FOR_EACH_BACKEND(cfg, 2);
+    const int rounds = weft_test::scaled(200);
+    const std::int64_t frames_before = live_frames();
+    const int fds_before = weft_test::open_fds();
+    for (int round = 0; round < rounds; ++round) {
+        std::atomic<int> started{0};
+        std::optional<tcp_stream> client;
+        std::optional<tcp_stream> server;
+        weft::join_handle<void> reader;
+        {
+            weft::runtime rt(cfg);
+            rt.block_on([](std::optional<tcp_stream>& c, std::optional<tcp_stream>& s) -> weft::task<void> {
+                tcp_listener l = tcp_listener::bind("127.0.0.1", 0);
+                auto accepted = weft::spawn(l.accept());
+                c.emplace(co_await tcp_stream::connect("127.0.0.1", l.local_port()));
+                s.emplace(co_await std::move(accepted));
+            }(client, server));
+            reader = rt.spawn(read_once(*client, started));
+            REQUIRE(eventually([&] { return started.load() == 1; }));
+            std::this_thread::sleep_for(1ms);  // to let it park, as a rule
+        }
+        std::thread closer([&client, round] {
+            weft_test::spin_a_little(round % 20);
+            client->close();
+        });
+        weft_test::spin_a_little(round % 7);
+        reader = weft::join_handle<void>{};
+        closer.join();
+        client.reset();
+        server.reset();
+        INFO("round " << round);
+        REQUIRE(live_frames() == frames_before);
+    }
+    CHECK(weft_test::open_fds() == fds_before);
+}

@@ -311,10 +311,11 @@ std::size_t read_call::await_resume() {
     return static_cast<std::size_t>(wait_.received_);
 }
 
-// A frame destroyed while this read was parked (shutdown), or after it was
-// awaited and resumed: nobody else touches the waiter now.
+// A frame destroyed while this read was parked (shutdown, or a join_handle
+// dropped after its runtime), or after it was awaited and resumed.
 void read_call::abandon() noexcept {
-    if (wait_.parked_) weft::detail::unpark_waiter(wait_);
+    // acquire: see readiness_waiter::parked_.
+    if (wait_.parked_.load(std::memory_order_acquire)) weft::detail::unpark_waiter(wait_);
     weft::detail::cancel_scope::remove(wait_);
 }
 

@@ -112,7 +112,9 @@ public:
     ready_wait(const ready_wait&) = delete;
     ready_wait& operator=(const ready_wait&) = delete;
     ~ready_wait() {
-        if (parked_) unpark_waiter(*this);  // shutdown: nobody else touches it now
+        // A frame destroyed while parked (shutdown, or a join_handle dropped
+        // after its runtime). acquire: see readiness_waiter::parked_.
+        if (parked_.load(std::memory_order_acquire)) unpark_waiter(*this);
         cancel_scope::remove(*this);
     }
 

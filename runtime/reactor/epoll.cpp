@@ -171,7 +171,7 @@ void epoll_reactor::dispatch(fd_waiters& w, std::uint32_t events) {
             else if (!receive_for(w, *r, seq))
                 continue;  // EAGAIN: it stays parked
             w.waiter_[d] = nullptr;
-            r->parked_ = false;
+            r->parked_.store(false, std::memory_order_release);  // see readiness_waiter
             woken[d] = r;
         }
     }
@@ -258,23 +258,24 @@ bool park_waiter(readiness_waiter& r, std::uint32_t seq) {
         throw usage_error(std::string("weft::net: two tasks ") + (r.direction_ == 0 ? "reading from" : "writing to") +
                           " the same socket at once");
     w.waiter_[r.direction_] = &r;
-    r.parked_ = true;
+    r.parked_.store(true, std::memory_order_relaxed);  // relaxed: read under mutex_, or by this task
     return true;
 }
 
 bool unpark_waiter(readiness_waiter& r) {
     fd_waiters& w = *r.fd_;
     std::lock_guard lock(w.mutex_);
-    if (!r.parked_) return false;
+    // relaxed: under mutex_; this is the waiter's own task.
+    if (!r.parked_.load(std::memory_order_relaxed)) return false;
     w.waiter_[r.direction_] = nullptr;
-    r.parked_ = false;
+    r.parked_.store(false, std::memory_order_relaxed);
     return true;
 }
 
 bool cancel_readiness_waiter(readiness_waiter& r) {
     fd_waiters& w = *r.fd_;
     std::lock_guard lock(w.mutex_);
-    if (!r.parked_) {
+    if (!r.parked_.load(std::memory_order_relaxed)) {  // relaxed: under mutex_
         // Resumed already (an event, a close), or not parked yet: then the
         // task is between its scope's add() and park_waiter(), which must not
         // park it now. (Once resumed it never parks again: harmless.)
@@ -282,7 +283,7 @@ bool cancel_readiness_waiter(readiness_waiter& r) {
         return false;
     }
     w.waiter_[r.direction_] = nullptr;
-    r.parked_ = false;
+    r.parked_.store(false, std::memory_order_release);  // see readiness_waiter
     return true;
 }
 
@@ -293,29 +294,50 @@ void close_waiters(std::atomic<void*>& slot) noexcept {
     // canceller locks w->mutex_ (cancel_readiness_waiter).
     auto* w = static_cast<fd_waiters*>(slot.load(std::memory_order_acquire));
     if (w == nullptr) return;
-    readiness_waiter* woken[2] = {nullptr, nullptr};
+    // The waiters to resume: each one's handle, and its scheduler, which this
+    // thread may use (held: a hold_live() to let go of after resuming).
+    struct to_resume {
+        readiness_waiter* r = nullptr;
+        scheduler* sched = nullptr;
+        bool held = false;
+    } woken[2];
     {
         std::lock_guard lock(w->mutex_);
         w->closed_ = true;
         for (int d = 0; d < 2; ++d) {
-            if (readiness_waiter* r = std::exchange(w->waiter_[d], nullptr)) {
-                r->parked_ = false;
-                r->result_ = -EBADF;
-                woken[d] = r;
+            readiness_waiter* r = std::exchange(w->waiter_[d], nullptr);
+            if (r == nullptr) continue;
+            r->result_ = -EBADF;
+            // As a sync primitive's waker does (hold_for_wake): a closer that
+            // is not a worker of the waiter's runtime holds that runtime, so
+            // that the waiter's frame stays until it is resumed. If the runtime
+            // is stopping or gone (a join_handle kept the task), the waiter is
+            // only unparked: its frame may be destroyed on another thread as
+            // soon as that store is seen, and this thread touches it no more.
+            const worker_context* self = tls_worker;
+            to_resume& t = woken[d];
+            if (self != nullptr && self->runtime_id_ == r->runtime_id_) {
+                t.sched = r->sched_;
+            } else {
+                t.sched = scheduler::hold_live(r->runtime_id_);
+                t.held = t.sched != nullptr;
             }
+            if (t.sched != nullptr) t.r = r;
+            r->parked_.store(false, std::memory_order_release);  // see readiness_waiter
         }
     }
     epoll_ctl(w->core_->epfd, EPOLL_CTL_DEL, w->fd_, nullptr);
     w->core_->registered.fetch_sub(1, std::memory_order_relaxed);  // relaxed: a hint
-    for (readiness_waiter* r : woken) {
-        if (r == nullptr) continue;
+    for (const to_resume& t : woken) {
+        if (t.r == nullptr) continue;
         // Out of its scope before it resumes, so that no canceller looks for it
-        // in `w` any more: its runtime may be gone (a join_handle kept the
-        // task), and then it stays suspended until its frame is destroyed,
-        // which may be after the socket. remove() waits for a canceller inside
-        // on_cancel right now, which finds it unparked.
-        cancel_scope::remove(*r);
-        resume_task_of(r->runtime_id_, r->sched_, r->waiter_);
+        // in `w` any more. remove() waits for a canceller inside on_cancel right
+        // now, which finds it unparked.
+        cancel_scope::remove(*t.r);
+        if (t.held)
+            t.sched->resume_held(t.r->waiter_);
+        else
+            t.sched->resume_anywhere(t.r->waiter_);
     }
     // A socket closed after its home runtime is gone lets go of that runtime's
     // epoll instance now, not when the object goes (the last reference closes

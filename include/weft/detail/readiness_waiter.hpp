@@ -6,6 +6,7 @@
 
 #include <weft/detail/cancel.hpp>
 
+#include <atomic>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
@@ -27,7 +28,12 @@ struct readiness_waiter : cancellable {
     // 0: ready (retry the call, or recv_ below holds the answer); -ECANCELED;
     // -EBADF (the socket was closed); -errno of recv_ below.
     int result_ = 0;
-    bool parked_ = false;  // under fd_->mutex_
+    // In fd_->waiter_. Changed under fd_->mutex_; whoever unparks the waiter
+    // stores false (release) after its other writes to it. The task's frame
+    // destructor reads it without the lock (acquire): false means the waiter is
+    // out of fd_waiters, and a closer that unparked it without holding its
+    // runtime touches it no more (close_waiters), so the frame may go.
+    std::atomic<bool> parked_{false};
     // Under fd_->mutex_: a canceller came after the task registered in its scope
     // and before it parked; park_waiter() then does not park it.
     bool cancel_before_park_ = false;
