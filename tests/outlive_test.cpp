@@ -49,11 +49,36 @@ weft::task<void> sleep_long(std::atomic<int>& started) {
     co_await weft::sleep_for(1h);
 }
 
+// A connected pair of streams, made under the calling runtime.
+weft::task<void> connect_pair(std::optional<tcp_stream>& client, std::optional<tcp_stream>& server) {
+    tcp_listener l = tcp_listener::bind("127.0.0.1", 0);
+    auto accepted = weft::spawn(l.accept());
+    client.emplace(co_await tcp_stream::connect("127.0.0.1", l.local_port()));
+    server.emplace(co_await std::move(accepted));
+}
+
 weft::task<void> read_once(tcp_stream& s, std::atomic<int>& started) {
     std::byte buf[16];
     started.fetch_add(1);
     (void)co_await s.read(std::span<std::byte>(buf));
 }
+
+// A connected pair, and a task parked reading the client under a runtime that
+// is gone; its join_handle still owns it.
+struct reader_past_its_runtime {
+    std::atomic<int> started{0};
+    std::optional<tcp_stream> client;
+    std::optional<tcp_stream> server;
+    weft::join_handle<void> reader;
+
+    explicit reader_past_its_runtime(const weft::config& cfg) {
+        weft::runtime rt(cfg);
+        rt.block_on(connect_pair(client, server));
+        reader = rt.spawn(read_once(*client, started));
+        REQUIRE(eventually([&] { return started.load() == 1; }));
+        std::this_thread::sleep_for(1ms);  // to let it park, as a rule
+    }
+};
 
 }  // namespace
 
@@ -100,12 +125,7 @@ TEST_CASE("cancelling a task whose runtime is gone, through its join_handle, lea
     weft::join_handle<void> handles[3];
     {
         weft::runtime rt(cfg);
-        rt.block_on([](std::optional<tcp_stream>& c, std::optional<tcp_stream>& s) -> weft::task<void> {
-            tcp_listener l = tcp_listener::bind("127.0.0.1", 0);
-            auto accepted = weft::spawn(l.accept());
-            c.emplace(co_await tcp_stream::connect("127.0.0.1", l.local_port()));
-            s.emplace(co_await std::move(accepted));
-        }(client, server));
+        rt.block_on(connect_pair(client, server));
         handles[0] = rt.spawn(wait_event(ev, started));
         handles[1] = rt.spawn(sleep_long(started));
         handles[2] = rt.spawn(read_once(*client, started));
@@ -125,27 +145,12 @@ TEST_CASE("closing a socket whose reader's runtime is gone leaves the reader to 
     WEFT_FOR_EACH_BACKEND(cfg, 2);
     const std::int64_t frames_before = live_frames();
     const int fds_before = weft_test::open_fds();
-    std::atomic<int> started{0};
-    std::optional<tcp_stream> client;
-    std::optional<tcp_stream> server;
-    weft::join_handle<void> reader;
     {
-        weft::runtime rt(cfg);
-        rt.block_on([](std::optional<tcp_stream>& c, std::optional<tcp_stream>& s) -> weft::task<void> {
-            tcp_listener l = tcp_listener::bind("127.0.0.1", 0);
-            auto accepted = weft::spawn(l.accept());
-            c.emplace(co_await tcp_stream::connect("127.0.0.1", l.local_port()));
-            s.emplace(co_await std::move(accepted));
-        }(client, server));
-        reader = rt.spawn(read_once(*client, started));
-        REQUIRE(eventually([&] { return started.load() == 1; }));
-        std::this_thread::sleep_for(20ms);
+        reader_past_its_runtime r(cfg);
+        r.client->close();
+        CHECK_FALSE(r.reader.done());
+        r.reader = weft::join_handle<void>{};
     }
-    client->close();
-    CHECK_FALSE(reader.done());
-    reader = weft::join_handle<void>{};
-    client.reset();
-    server.reset();
     CHECK(live_frames() == frames_before);
     CHECK(weft_test::open_fds() == fds_before);
 }
@@ -168,12 +173,7 @@ TEST_CASE("cancels from a plain thread race the runtime's destruction", "[stress
         std::thread canceller;
         {
             weft::runtime rt(cfg);
-            rt.block_on([](std::optional<tcp_stream>& c, std::optional<tcp_stream>& s) -> weft::task<void> {
-                tcp_listener l = tcp_listener::bind("127.0.0.1", 0);
-                auto accepted = weft::spawn(l.accept());
-                c.emplace(co_await tcp_stream::connect("127.0.0.1", l.local_port()));
-                s.emplace(co_await std::move(accepted));
-            }(client, server));
+            rt.block_on(connect_pair(client, server));
             handles[0] = rt.spawn(wait_event(ev, started));
             handles[1] = rt.spawn(sleep_long(started));
             handles[2] = rt.spawn(read_once(*client, started));
@@ -202,31 +202,16 @@ TEST_CASE("closing a socket races dropping the handle of its reader whose runtim
     const std::int64_t frames_before = live_frames();
     const int fds_before = weft_test::open_fds();
     for (int round = 0; round < rounds; ++round) {
-        std::atomic<int> started{0};
-        std::optional<tcp_stream> client;
-        std::optional<tcp_stream> server;
-        weft::join_handle<void> reader;
         {
-            weft::runtime rt(cfg);
-            rt.block_on([](std::optional<tcp_stream>& c, std::optional<tcp_stream>& s) -> weft::task<void> {
-                tcp_listener l = tcp_listener::bind("127.0.0.1", 0);
-                auto accepted = weft::spawn(l.accept());
-                c.emplace(co_await tcp_stream::connect("127.0.0.1", l.local_port()));
-                s.emplace(co_await std::move(accepted));
-            }(client, server));
-            reader = rt.spawn(read_once(*client, started));
-            REQUIRE(eventually([&] { return started.load() == 1; }));
-            std::this_thread::sleep_for(1ms);  // to let it park, as a rule
+            reader_past_its_runtime r(cfg);
+            std::thread closer([&r, round] {
+                weft_test::spin_a_little(round % 20);
+                r.client->close();
+            });
+            weft_test::spin_a_little(round % 7);
+            r.reader = weft::join_handle<void>{};
+            closer.join();
         }
-        std::thread closer([&client, round] {
-            weft_test::spin_a_little(round % 20);
-            client->close();
-        });
-        weft_test::spin_a_little(round % 7);
-        reader = weft::join_handle<void>{};
-        closer.join();
-        client.reset();
-        server.reset();
         INFO("round " << round);
         REQUIRE(live_frames() == frames_before);
     }
