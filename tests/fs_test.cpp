@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -80,6 +81,45 @@ TEST_CASE("file errors name the path") {
     CHECK_THROWS_AS(rt.block_on(weft::fs::read_file("/tmp")), weft::io_error);  // a directory
     CHECK_THROWS_WITH(rt.block_on(weft::fs::read_file("")), Catch::StartsWith("read_file \"\": "));
     CHECK_THROWS_WITH(rt.block_on(weft::fs::write_file("", "x")), Catch::StartsWith("write_file \"\": "));
+}
+
+TEST_CASE("read_file of a FIFO waits for its writer, as a plain open does") {
+    WEFT_FOR_EACH_BACKEND(cfg, 2);
+    const std::string fifo = temp_path("fifo_wait_" + backend_name);
+    ::unlink(fifo.c_str());
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    weft::runtime rt(cfg);
+    auto reading = rt.spawn(weft::fs::read_file(fifo));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the open starts first, as a rule
+    // The writer opens without blocking: ENXIO until a reader has it open. A
+    // read that gave up at once (end of file with no writer) leaves it nobody
+    // to meet, and the bound below (a hang guard) then ends the wait.
+    int fd = -1;
+    CHECK(weft_test::eventually([&] { return (fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC)) >= 0; },
+                                std::chrono::seconds(10)));
+    if (fd >= 0) {
+        CHECK(::write(fd, "from the writer", 15) == 15);
+        ::close(fd);
+    }
+    CHECK(rt.block_on(std::move(reading)) == (fd >= 0 ? "from the writer" : ""));
+    ::unlink(fifo.c_str());
+}
+
+TEST_CASE("write_file to a pipe whose reader is gone fails with EPIPE instead of killing the process") {
+    WEFT_FOR_EACH_BACKEND(cfg, 1);
+    int ends[2];
+    REQUIRE(::pipe2(ends, O_CLOEXEC) == 0);
+    ::close(ends[0]);  // no reader: a write raises SIGPIPE, whose default action kills
+    const std::string path = "/proc/self/fd/" + std::to_string(ends[1]);
+    weft::runtime rt(cfg);
+    try {
+        rt.block_on(weft::fs::write_file(path, "into a broken pipe"));
+        FAIL("write_file succeeded");
+    } catch (const weft::io_error& e) {
+        CHECK(e.code().value() == EPIPE);
+        CHECK(std::string(e.what()).find("write_file " + path) != std::string::npos);
+    }
+    ::close(ends[1]);
 }
 
 TEST_CASE("shutdown with a read and a write blocked on FIFOs that never get a peer") {

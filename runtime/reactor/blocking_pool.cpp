@@ -4,6 +4,7 @@
 #include "blocking_pool.hpp"
 
 #include <pthread.h>
+#include <signal.h>
 
 #include <string>
 
@@ -75,7 +76,15 @@ void blocking_pool::submit(job& j) {
     cv_.notify_one();
 }
 
+void block_sigpipe_here() noexcept {
+    sigset_t pipe_only;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_only, nullptr);
+}
+
 void blocking_pool::loop(std::size_t index) {
+    block_sigpipe_here();
     // Cancellable only inside cancel_points (stop()).
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, nullptr);
     std::unique_lock lock(mutex_);

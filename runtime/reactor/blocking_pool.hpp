@@ -54,6 +54,13 @@ auto in_cancel_point(bool enable, F f) {
     return result;
 }
 
+// Blocks SIGPIPE on the calling thread; every thread weft starts calls it. A write
+// to a pipe whose reader is gone (fs::write_file to a FIFO or to stdout piped into
+// `head`) then fails with EPIPE, an io_error, instead of killing the process. The
+// signal the kernel still raises stays pending on this thread. (Sockets send with
+// MSG_NOSIGNAL.)
+void block_sigpipe_here() noexcept;
+
 class blocking_pool {
 public:
     struct job {

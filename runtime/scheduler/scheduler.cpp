@@ -204,6 +204,7 @@ void scheduler::start_threads() {
     try {
         for (unsigned i = 0; i < cfg_.workers; ++i) {
             threads_.emplace_back([this, i, &errors, &attached] {
+                block_sigpipe_here();  // a ring write to a closed pipe runs on this thread
                 try {
                     workers_[i]->attach_reactor();
                 } catch (...) {
