@@ -48,11 +48,17 @@ task<void> race_child(task<T> t, race<Result>& r) {
     // relaxed: only the winner writes result/error, and when_any reads them after
     // joining every child (when_all's join publishes them).
     if (r.decided.exchange(true, std::memory_order_relaxed)) co_return;  // a loser: its result is dropped
-    if (error)
+    // First: the losers stop at their next await, even if storing the value throws.
+    r.scope.cancel();
+    if (error) {
         r.error = error;
-    else
+        co_return;
+    }
+    try {
         r.result.emplace(I, typename Result::second_type(std::in_place_index<I>, std::move(*value)));
-    r.scope.cancel();  // the losers stop at their next await
+    } catch (...) {
+        r.error = std::current_exception();  // a value whose move threw: when_any rethrows it
+    }
 }
 
 }  // namespace detail
