@@ -37,9 +37,12 @@ struct sync_waiter : cancellable {
     // The primitive's lock, from suspension to resumption; the primitive must
     // outlive every co_await on it (until that co_await returns).
     spin_lock* guard_ = nullptr;
-    // The list it is queued in (null when not queued): changed under *guard_;
-    // atomic because abandon_wait() first reads it without the guard, while an
-    // outside waker may be unqueueing it (relaxed everywhere: the guard orders).
+    // The list it is queued in (null when not queued): changed under *guard_.
+    // Atomic because abandon_wait() first reads it without the guard, while an
+    // outside waker may be unqueueing it. Storing null is the waker's last touch
+    // of a waiter it leaves to a stopping runtime (release: pairs with that
+    // acquire read, after which the frame may be freed); other accesses are
+    // ordered by the guard (relaxed).
     std::atomic<wait_list*> list_{nullptr};
     // Under *guard_: its links.
     sync_waiter* next_waiter_ = nullptr;
@@ -98,8 +101,9 @@ public:
             w.next_waiter_->prev_waiter_ = w.prev_waiter_;
         else
             tail_ = w.prev_waiter_;
-        w.list_.store(nullptr, std::memory_order_relaxed);
         w.next_waiter_ = w.prev_waiter_ = nullptr;
+        // release, last: see list_.
+        w.list_.store(nullptr, std::memory_order_release);
     }
 
     // Puts back a waiter pop_front() gave, which then could not take its hand-off
@@ -110,8 +114,11 @@ public:
     // runtime is shutting down; null when none is left.
     sync_waiter* pop_front() noexcept {
         while (sync_waiter* w = head_) {
+            // Held (or not) while still queued: unqueued and not held, it may be
+            // freed at once by its runtime's shutdown (abandon_wait).
+            const bool held = hold_for_wake(*w);
             unlink(*w);
-            if (hold_for_wake(*w)) return w;
+            if (held) return w;
         }
         return nullptr;
     }
@@ -123,11 +130,13 @@ public:
         sync_waiter** link = &chain;
         for (sync_waiter* w = head_; w != nullptr;) {
             sync_waiter* next = w->next_waiter_;
-            w->list_.store(nullptr, std::memory_order_relaxed);
+            // As in pop_front(): decided before the waiter is unqueued, and the
+            // store of null the last touch of one not held (release: see list_).
             if (hold_for_wake(*w)) {
                 *link = w;
                 link = &w->next_waiter_;
             }
+            w->list_.store(nullptr, std::memory_order_release);
             w = next;
         }
         *link = nullptr;
@@ -139,7 +148,11 @@ public:
     // shutdown destroys frames in any order): forget them, so that their
     // awaiters' destructors (abandon_wait) do not touch the dead lock.
     void forget_all() noexcept {
-        for (sync_waiter* w = head_; w != nullptr; w = w->next_waiter_) w->list_.store(nullptr, std::memory_order_relaxed);
+        for (sync_waiter* w = head_; w != nullptr;) {
+            sync_waiter* next = w->next_waiter_;
+            w->list_.store(nullptr, std::memory_order_release);  // release: see list_
+            w = next;
+        }
         head_ = tail_ = nullptr;
     }
 
@@ -210,7 +223,10 @@ inline bool finish_wait(sync_waiter& w) {
 // guard, since an outside waker may have unqueued it meanwhile (it skips the
 // waiters of a stopping runtime and leaves them to us: hold_for_wake).
 inline void abandon_wait(sync_waiter& w) noexcept {
-    if (w.list_.load(std::memory_order_relaxed) != nullptr) {
+    // acquire: pairs with the release store of null (list_); the waker that
+    // unqueued us is then done with this frame, unless it holds our runtime,
+    // whose shutdown (which destroys us) waited for it.
+    if (w.list_.load(std::memory_order_acquire) != nullptr) {
         std::lock_guard lock(*w.guard_);
         if (wait_list* l = w.list_.load(std::memory_order_relaxed)) l->unlink(w);
     }
