@@ -271,7 +271,6 @@ bool read_call::await_ready() {
 
 std::coroutine_handle<> read_call::park(std::coroutine_handle<> h, weft::detail::cancel_scope* scope) {
     wait_.waiter_ = h;  // wait_.fd_ was set by await_ready()
-    wait_.sched_ = weft::detail::tls_worker->scheduler_;
     wait_.runtime_id_ = weft::detail::tls_worker->runtime_id_;
     wait_.direction_ = k_read;
     wait_.cancel_ = &on_cancel;
@@ -326,7 +325,7 @@ void read_call::on_cancel(weft::detail::cancellable& c) noexcept {
     // park_waiter() will refuse to.
     if (!weft::detail::cancel_readiness_waiter(self)) return;
     self.result_ = -ECANCELED;
-    weft::detail::resume_task_of(self.runtime_id_, self.sched_, self.waiter_);
+    weft::detail::resume_task_of(self.runtime_id_, self.waiter_);
 }
 
 // ---- write and write_all: write_call ----------------------------------------

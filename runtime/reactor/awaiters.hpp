@@ -124,7 +124,6 @@ public:
     bool await_suspend(std::coroutine_handle<Promise> h) {
         cancel_scope* scope = scope_of(h);
         waiter_ = h;
-        sched_ = tls_worker->scheduler_;
         runtime_id_ = tls_worker->runtime_id_;
         cancel_ = &on_cancel;
         if (scope != nullptr && (scope->cancelled() || !scope->add(*this))) {
@@ -155,7 +154,7 @@ private:
         auto& self = static_cast<ready_wait&>(c);
         if (!cancel_readiness_waiter(self)) return;  // an event or a close resumes it, or it never parks
         self.result_ = -ECANCELED;
-        resume_task_of(self.runtime_id_, self.sched_, self.waiter_);
+        resume_task_of(self.runtime_id_, self.waiter_);
     }
 
     const std::uint32_t seq_;

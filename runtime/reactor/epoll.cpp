@@ -314,14 +314,8 @@ void close_waiters(std::atomic<void*>& slot) noexcept {
             // is stopping or gone (a join_handle kept the task), the waiter is
             // only unparked: its frame may be destroyed on another thread as
             // soon as that store is seen, and this thread touches it no more.
-            const worker_context* self = tls_worker;
             to_resume& t = woken[d];
-            if (self != nullptr && self->runtime_id_ == r->runtime_id_) {
-                t.sched = r->sched_;
-            } else {
-                t.sched = scheduler::hold_live(r->runtime_id_);
-                t.held = t.sched != nullptr;
-            }
+            t.sched = reach_runtime(r->runtime_id_, t.held);
             if (t.sched != nullptr) t.r = r;
             r->parked_.store(false, std::memory_order_release);  // see readiness_waiter
         }

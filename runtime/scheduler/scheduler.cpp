@@ -346,27 +346,34 @@ scheduler* scheduler::hold_live(std::uint64_t id) noexcept {
     return s->hold_for_wake() ? s : nullptr;
 }
 
-void resume_task_of(std::uint64_t runtime_id, scheduler* s, std::coroutine_handle<> h) noexcept {
+scheduler* reach_runtime(std::uint64_t runtime_id, bool& held) noexcept {
     const worker_context* self = tls_worker;
     if (self != nullptr && self->runtime_id_ == runtime_id) [[likely]] {
-        s->resume_anywhere(h);  // a worker of `s`: alive until we return
-        return;
+        held = false;
+        return self->scheduler_;
     }
-    if (scheduler* held = scheduler::hold_live(runtime_id)) held->resume_held(h);
+    scheduler* s = scheduler::hold_live(runtime_id);
+    held = s != nullptr;
+    return s;
+}
+
+void resume_task_of(std::uint64_t runtime_id, std::coroutine_handle<> h) noexcept {
+    bool held = false;
+    scheduler* s = reach_runtime(runtime_id, held);
+    if (held)
+        s->resume_held(h);
+    else if (s != nullptr)
+        s->resume_anywhere(h);  // on one of its workers
 }
 
 void cancel_spawned(std::uint64_t runtime_id, cancel_scope& root) noexcept {
-    const worker_context* self = tls_worker;
-    if (self != nullptr && self->runtime_id_ == runtime_id) {
-        root.cancel();
-        return;
-    }
     // Held, the runtime's destructor waits for us before it frees the wheels
     // and reactors that the cancellation reaches.
-    scheduler* held = scheduler::hold_live(runtime_id);
-    if (held == nullptr) return;
+    bool held = false;
+    scheduler* reached = reach_runtime(runtime_id, held);
+    if (reached == nullptr) return;
     root.cancel();
-    held->release_hold();
+    if (held) reached->release_hold();
 }
 
 void scheduler::resume_held(std::coroutine_handle<> h) noexcept {

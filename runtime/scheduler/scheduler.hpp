@@ -111,12 +111,17 @@ private:
     std::atomic<unsigned> outside_submits_{0};
 };
 
-// Resumes `h`, a task that suspended on a worker of runtime `runtime_id`
-// (scheduler `s`), from any thread: a canceller, or a socket's closer. A worker of
-// that runtime goes through s->resume_anywhere(); any other thread reaches `s` only
-// if the runtime is still alive (scheduler::hold_live). A task whose runtime is
-// stopping or gone stays suspended, for its owner (the shutdown, or a join_handle
-// kept past the runtime) to destroy.
-void resume_task_of(std::uint64_t runtime_id, scheduler* s, std::coroutine_handle<> h) noexcept;
+// Runtime `runtime_id`'s scheduler, as this thread may use it: on one of its
+// workers, that worker's scheduler (alive until the worker returns; held stays
+// false); on any other thread, held through scheduler::hold_live() (held set:
+// let go with release_hold() or resume_held()). Null when that runtime is
+// stopping or gone.
+scheduler* reach_runtime(std::uint64_t runtime_id, bool& held) noexcept;
+
+// Resumes `h`, a task that suspended on a worker of runtime `runtime_id`, from
+// any thread: a canceller, or a socket's closer (reach_runtime). A task whose
+// runtime is stopping or gone stays suspended, for its owner (the shutdown, or a
+// join_handle kept past the runtime) to destroy.
+void resume_task_of(std::uint64_t runtime_id, std::coroutine_handle<> h) noexcept;
 
 }  // namespace weft::detail

@@ -56,7 +56,7 @@ void wake(sync_waiter& w) noexcept {
     }
     // A canceller (cancel_waiter holds nothing), or a worker of a stopping
     // runtime.
-    resume_task_of(id, s, h);
+    resume_task_of(id, h);
 }
 
 void wake_all(sync_waiter* chain, sync_waiter::outcome how) noexcept {

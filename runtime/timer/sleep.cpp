@@ -51,7 +51,6 @@ public:
         if (deadline_ <= std::chrono::steady_clock::now()) return false;
         waiter_ = h;
         wheel_ = &r.timers();
-        sched_ = tls_worker->scheduler_;
         runtime_id_ = tls_worker->runtime_id_;
         entry_.deadline_ns_ = to_ns(deadline_);
         entry_.fire_ = &fire;
@@ -93,13 +92,12 @@ private:
         // inserted it yet (the insert fails and the sleep ends cancelled).
         if (!self.wheel_->remove(self.entry_)) return;
         self.cancelled_ = true;
-        resume_task_of(self.runtime_id_, self.sched_, self.waiter_);
+        resume_task_of(self.runtime_id_, self.waiter_);
     }
 
     const std::chrono::steady_clock::time_point deadline_;
     timer_entry entry_;
     timer_wheel* wheel_ = nullptr;
-    scheduler* sched_ = nullptr;
     std::uint64_t runtime_id_ = 0;
     std::coroutine_handle<> waiter_ = nullptr;
     bool cancelled_ = false;

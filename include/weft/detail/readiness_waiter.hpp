@@ -14,14 +14,12 @@
 
 namespace weft::detail {
 
-class scheduler;
 struct fd_waiters;
 
 struct readiness_waiter : cancellable {
     std::coroutine_handle<> waiter_ = nullptr;
     // Its runtime, for resume_task_of(): a closer or canceller on another thread
     // may come after that runtime is gone (a join_handle kept the task).
-    scheduler* sched_ = nullptr;
     std::uint64_t runtime_id_ = 0;
     fd_waiters* fd_ = nullptr;
     int direction_ = 0;  // 0 read, 1 write
