@@ -1020,6 +1020,44 @@ TEST_CASE("task_group: cancelling the joiner cancels the group and still joins i
     }(finished));
 }
 
+TEST_CASE("task_group: after cancel(), join throws cancelled even when no task saw it", "[sync]") {
+    weft::runtime rt(two_workers());
+    rt.block_on([]() -> weft::task<void> {
+        // A task that never suspends ends normally however it is cancelled.
+        weft::task_group quiet;
+        std::atomic<int> ran{0};
+        for (int i = 0; i < 3; ++i)
+            quiet.spawn([](std::atomic<int>& r) -> weft::task<void> {
+                r.fetch_add(1);
+                co_return;
+            }(ran));
+        quiet.cancel();
+        CHECK_THROWS_AS(co_await quiet.join(), weft::cancelled);
+        CHECK(quiet.size() == 0);
+
+        // A sleeper sees the cancellation; the result is the same.
+        weft::task_group sleepers;
+        sleepers.spawn([]() -> weft::task<void> { co_await weft::sleep_for(60s); }());
+        sleepers.cancel();
+        CHECK_THROWS_AS(co_await sleepers.join(), weft::cancelled);
+
+        // A failure that came before the cancel is what join() reports.
+        weft::task_group failed;
+        failed.spawn([]() -> weft::task<void> {
+            throw std::runtime_error("first");
+            co_return;
+        }());
+        while (failed.size() != 0) co_await weft::yield();
+        failed.cancel();
+        CHECK_THROWS_WITH(co_await failed.join(), "first");
+
+        // Not cancelled: join returns normally.
+        weft::task_group fine;
+        fine.spawn([]() -> weft::task<void> { co_return; }());
+        co_await fine.join();
+    }());
+}
+
 // --- shutdown ------------------------------------------------------------------------
 
 // A parent owns the mutex its spawned children use and awaits their handles (the

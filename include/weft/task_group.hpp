@@ -51,7 +51,9 @@ public:
     // Waits until every task in the group has finished, then rethrows the first
     // exception one of them threw. If the task awaiting join() is cancelled, the
     // group's tasks are cancelled, join() still waits for them, then throws
-    // weft::cancelled.
+    // weft::cancelled. After cancel(), join() throws weft::cancelled (unless a
+    // task had failed first), whether or not a task saw the cancellation: one
+    // that finished without awaiting anything did not.
     task<void> join() {
         std::shared_ptr<state> st = state_;
         detail::cancel_context& self = co_await detail::this_cancel_context{};
@@ -69,11 +71,12 @@ public:
             self.scope_ = saved;
         }
         if (std::exception_ptr error = st->first_error()) std::rethrow_exception(error);
-        if (cancelled_while_waiting) throw cancelled{};
+        if (cancelled_while_waiting || st->scope.cancelled()) throw cancelled{};
     }
 
     // Cancels every task in the group (and those spawned into it later); join()
-    // then throws weft::cancelled unless a task had failed first.
+    // then throws weft::cancelled unless a task had failed first. Call it from a
+    // task of the group's runtime, or from any thread while that runtime runs.
     void cancel() noexcept { state_->scope.cancel(); }
 
     // Tasks spawned into the group that have not finished (a snapshot).
