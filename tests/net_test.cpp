@@ -216,6 +216,43 @@ TEST_CASE("sockets that waited under one runtime wait and wake under the next") 
     CHECK(weft_test::open_fds() == fds_before);
 }
 
+TEST_CASE("with epoll, a socket waited on under two runtimes alive at once is a usage error") {
+    // Its readiness goes to the epoll of the first runtime that waited on it;
+    // a task of the second parked there would be woken by the wrong runtime's
+    // worker, or never. The second runtime's wait is refused instead.
+    const weft::config cfg{.workers = 1, .io_backend = "epoll"};
+    tcp_listener l = tcp_listener::bind("127.0.0.1", 0);
+    std::optional<tcp_stream> client;
+    std::optional<tcp_stream> server;
+    weft::runtime first(cfg);
+    first.block_on([](tcp_listener& lis, std::optional<tcp_stream>& c,
+                      std::optional<tcp_stream>& s) -> weft::task<void> {
+        auto accepted = weft::spawn(lis.accept());
+        c.emplace(co_await tcp_stream::connect("127.0.0.1", lis.local_port()));
+        s.emplace(co_await std::move(accepted));
+        std::byte buf[8];
+        // Parks under the first runtime, then gives up: the socket stays there.
+        CHECK_FALSE((co_await weft::timeout(5ms, c->read(std::span<std::byte>(buf)))).has_value());
+    }(l, client, server));
+    weft::runtime second(cfg);
+    try {
+        second.block_on([](tcp_stream& c) -> weft::task<void> {
+            std::byte buf[8];
+            (void)co_await weft::timeout(5s, c.read(std::span<std::byte>(buf)));
+        }(*client));
+        FAIL("the second runtime's read was accepted");
+    } catch (const weft::usage_error& e) {
+        CHECK(std::string(e.what()).find("two runtimes alive at once") != std::string::npos);
+    }
+    // Under the first runtime the socket still works.
+    CHECK(first.block_on([](tcp_stream& c, tcp_stream& s) -> weft::task<bool> {
+        co_await s.write_all("ok");
+        std::byte buf[8];
+        const std::size_t n = co_await c.read(std::span<std::byte>(buf));
+        co_return n == 2;
+    }(*client, *server)));
+}
+
 TEST_CASE("connecting to a closed port fails with an error naming the address") {
     WEFT_FOR_EACH_BACKEND(cfg, 1);
     weft::runtime rt(cfg);

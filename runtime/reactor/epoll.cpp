@@ -43,8 +43,9 @@ void epoll_core::free_garbage() noexcept {
     for (fd_waiters* w : dead) delete w;
 }
 
-epoll_reactor::epoll_reactor(const config& cfg)
+epoll_reactor::epoll_reactor(const config& cfg, std::uint64_t runtime_id)
     : reactor(io_backend_kind::epoll, cfg), core_(std::make_shared<epoll_core>()), events_(cfg.io_event_batch) {
+    core_->runtime_id = runtime_id;
     core_->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (core_->epfd < 0) throw io_error(errno, "epoll_create1");
     wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -190,7 +191,7 @@ namespace {
 // any more, so it must register with ours instead. This covers runtimes that
 // use a socket one after another. Two runtimes alive at once that both wait on
 // one socket are not supported: its events go to the first one's epoll only,
-// and a wait parked there when that runtime shuts down is never woken.
+// so park_waiter() refuses a task of the second one.
 bool usable(const fd_waiters* w) noexcept {
     if (w == nullptr) return false;
     if (w->core_ == nullptr) return true;  // closed: park_waiter() gives -EBADF
@@ -254,6 +255,13 @@ bool park_waiter(readiness_waiter& r, std::uint32_t seq) {
     // its recv gets it made here, and parks only if it says EAGAIN (with `now`
     // counted, no edge is lost); any other retries its call.
     if (now != seq && (r.recv_buf_ == nullptr || receive_for(w, r, now))) return false;
+    // Registered under a runtime that is still running (waiters_for moves it
+    // only once that runtime is gone): two runtimes alive at once wait on this
+    // socket, or its last runtime is still shutting down.
+    if (w.core_->runtime_id != r.runtime_id_)
+        throw usage_error(
+            "weft::net: a socket waited on under two runtimes alive at once (with epoll, its readiness goes to the "
+            "first runtime that waited on it; wait under one runtime at a time)");
     if (w.waiter_[r.direction_] != nullptr)
         throw usage_error(std::string("weft::net: two tasks ") + (r.direction_ == 0 ? "reading from" : "writing to") +
                           " the same socket at once");

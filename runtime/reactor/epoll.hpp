@@ -25,6 +25,10 @@ namespace weft::detail {
 // progress may still point at them).
 struct epoll_core {
     int epfd = -1;
+    // The runtime of the home worker, set before any socket registers: a task of
+    // another runtime must not park here (park_waiter), since only that runtime
+    // would wake it, resuming it on the wrong workers or after its frame is gone.
+    std::uint64_t runtime_id = 0;
     std::mutex garbage_mutex;
     std::vector<fd_waiters*> garbage;  // under garbage_mutex; add with discard()
     // !garbage.empty(), written under garbage_mutex, read without it by
@@ -90,7 +94,8 @@ struct fd_waiters {
 
 class epoll_reactor final : public reactor {
 public:
-    explicit epoll_reactor(const config& cfg);
+    // `runtime_id`: the runtime whose worker polls it.
+    epoll_reactor(const config& cfg, std::uint64_t runtime_id);
     ~epoll_reactor() override;
 
     // Registers `fd` with this reactor's epoll instance.

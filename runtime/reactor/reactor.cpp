@@ -77,9 +77,9 @@ io_backend_kind reactor::choose(const config& cfg) {
     return io_backend_kind::epoll;
 }
 
-std::unique_ptr<reactor> reactor::create(io_backend_kind kind, const config& cfg) {
+std::unique_ptr<reactor> reactor::create(io_backend_kind kind, const config& cfg, std::uint64_t runtime_id) {
     if (kind == io_backend_kind::io_uring) return std::make_unique<uring_reactor>(cfg);
-    return std::make_unique<epoll_reactor>(cfg);
+    return std::make_unique<epoll_reactor>(cfg, runtime_id);
 }
 
 void reactor::start(io_op&) {

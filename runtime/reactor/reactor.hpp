@@ -31,7 +31,7 @@ public:
     // Under valgrind (running_under_valgrind), "auto" takes epoll (with a note) and
     // "io_uring" throws config_error.
     static io_backend_kind choose(const config& cfg);
-    static std::unique_ptr<reactor> create(io_backend_kind kind, const config& cfg);
+    static std::unique_ptr<reactor> create(io_backend_kind kind, const config& cfg, std::uint64_t runtime_id);
 
     virtual ~reactor();
 

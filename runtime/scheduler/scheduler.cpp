@@ -168,7 +168,7 @@ scheduler::scheduler(const config& cfg)
     try {
         workers_.reserve(cfg_.workers);
         for (unsigned i = 0; i < cfg_.workers; ++i)
-            workers_.push_back(std::make_unique<worker>(*this, i, reactor::create(backend_, cfg_)));
+            workers_.push_back(std::make_unique<worker>(*this, i, reactor::create(backend_, cfg_, id_)));
         start_threads();
     } catch (...) {
         stop_threads();
