@@ -1128,4 +1128,59 @@ TEST_CASE("shutdown with tasks waiting on every primitive leaves no frame behind
     CHECK(weft_test::live_frames() == frames_before);
 }
 
+// The holder moves its guard into a task that unlocks, handing the mutex to the
+// queued waiter, then keeps the one worker busy until the runtime stops: the
+// waiter, handed the mutex, is destroyed without having run.
+weft::task<void> hand_off_at_shutdown(weft::mutex& m, std::atomic<int>& holding) {
+    auto g = co_await m.lock();
+    weft::spawn([](weft::mutex& mx, std::atomic<int>& h) -> weft::task<void> {
+        auto mine = co_await mx.lock();
+        h.fetch_add(1);
+        co_await weft::sleep_for(1h);  // holds it until the shutdown destroys us
+    }(m, holding)).detach();
+    co_await weft::yield();  // one worker: the waiter queues on the mutex now
+    weft::spawn([](weft::mutex::guard held) -> weft::task<void> {
+        held.unlock();                                         // hands it to the waiter
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));  // meanwhile block_on returns
+        co_return;
+    }(std::move(g))).detach();
+}
+
+TEST_CASE("mutex: a waiter handed the mutex and destroyed at shutdown before it ran unlocks it", "[sync]") {
+    // A mutex that outlives the runtime must not stay locked for the next one.
+    weft::mutex m;
+    std::atomic<int> holding{0};
+    {
+        weft::runtime rt(weft::config{.workers = 1});
+        rt.block_on(hand_off_at_shutdown(m, holding));
+    }
+    CHECK_FALSE(m.is_locked());
+    // If the waiter did run (a slow host) it held the mutex until the shutdown
+    // destroyed it with its guard: the mutex is free either way.
+    weft::runtime next(weft::config{.workers = 1});
+    CHECK(next.block_on([](weft::mutex& mx) -> weft::task<bool> {
+        auto g = co_await weft::timeout(5s, mx.lock());
+        co_return g.has_value();
+    }(m)));
+}
+
+TEST_CASE("mutex: destroyed at shutdown before the waiter it was handed to", "[sync]") {
+    // The mutex lives in a detached task's frame; which of the two frames the
+    // shutdown destroys first is not fixed. The waiter must not unlock a mutex
+    // that is gone (ASAN), nor leak.
+    const std::int64_t frames_before = weft_test::live_frames();
+    for (int round = 0; round < 4; ++round) {
+        std::atomic<int> holding{0};
+        weft::runtime rt(weft::config{.workers = 1});
+        rt.spawn([](std::atomic<int>& h) -> weft::task<void> {
+              weft::mutex m;
+              co_await hand_off_at_shutdown(m, h);
+              co_await weft::sleep_for(1h);  // the mutex stays in this frame
+          }(holding))
+            .detach();
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    CHECK(weft_test::live_frames() == frames_before);
+}
+
 }  // namespace

@@ -55,8 +55,16 @@ public:
         }
         guard await_resume() {
             finish();
+            if (waiter_.slot_ != nullptr) m_.take_handoff(waiter_);
             return guard(m_, std::adopt_lock);
         }
+        // A frame destroyed after the mutex was handed to it, before it resumed
+        // (its runtime shut down with it queued): the hand-off is undone, so that
+        // a mutex that outlives the runtime is not left locked for good.
+        ~lock_awaiter() {
+            if (waiter_.slot_ != nullptr) static_cast<mutex*>(waiter_.slot_)->drop_handoff(waiter_);
+        }
+        lock_awaiter(lock_awaiter&&) noexcept = default;
 
     private:
         mutex& m_;
@@ -104,10 +112,23 @@ private:
     // takes the slow path and finds the waiter about to be queued.
     bool lock_or_announce_waiter() noexcept;
     void unlock_owned() noexcept;
+    // The waiter unlock_owned() handed the mutex to resumed: it holds it now.
+    void take_handoff(detail::sync_waiter& w) noexcept {
+        // Plain writes: only the waiter's task touches them until it unlocks
+        // (~mutex, at a shutdown, comes after its runtime's workers stopped).
+        granted_ = nullptr;
+        w.slot_ = nullptr;
+    }
+    // Its frame went before it resumed: unlocks on its behalf.
+    void drop_handoff(detail::sync_waiter& w) noexcept;
 
     std::atomic<std::uint32_t> state_{0};
     detail::spin_lock guard_;
     detail::wait_list waiters_;
+    // The waiter handed the mutex and not yet resumed (at most one: the mutex is
+    // its until it unlocks); set under guard_, cleared by take_handoff() or
+    // drop_handoff(). ~mutex tells it that the mutex is gone.
+    detail::sync_waiter* granted_ = nullptr;
 };
 
 }  // namespace weft

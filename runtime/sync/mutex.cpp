@@ -6,6 +6,18 @@ namespace weft {
 mutex::~mutex() {
     std::lock_guard lock(guard_);
     waiters_.forget_all();
+    // Handed the mutex, its task never resumed, and its frame is still to be
+    // destroyed (a runtime's shutdown destroys frames in any order).
+    if (granted_ != nullptr) granted_->slot_ = nullptr;
+}
+
+void mutex::drop_handoff(detail::sync_waiter& w) noexcept {
+    {
+        std::lock_guard lock(guard_);
+        granted_ = nullptr;
+        w.slot_ = nullptr;
+    }
+    unlock_owned();
 }
 
 bool mutex::lock_or_announce_waiter() noexcept {
@@ -48,6 +60,8 @@ void mutex::unlock_owned() noexcept {
         // our critical section through the guard and the run queue it is pushed
         // to. relaxed: k_waiters changes only under guard_.
         if (waiters_.empty()) state_.store(k_locked, std::memory_order_relaxed);
+        granted_ = next;
+        next->slot_ = this;
     }
     next->outcome_ = detail::sync_waiter::outcome::granted;
     detail::wake(*next);

@@ -50,7 +50,8 @@ struct sync_waiter : cancellable {
     // Written by whoever unqueued it, before resuming it; read by the task after.
     outcome outcome_ = outcome::granted;
     // channel<T>: the value a waiting sender offers, or where a waiting receiver's
-    // value goes.
+    // value goes. mutex: the mutex, from its hand-off to this waiter until the
+    // task resumes (null again if the mutex is destroyed first).
     void* slot_ = nullptr;
     // Set under the guard when a waker that is not a worker of the waiter's
     // runtime unqueued it holding that runtime (hold_for_wake); wake() lets go.
