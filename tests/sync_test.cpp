@@ -1058,6 +1058,79 @@ TEST_CASE("task_group: after cancel(), join throws cancelled even when no task s
     }());
 }
 
+TEST_CASE("task_group: cancel() from a plain thread cancels the group's tasks", "[sync]") {
+    weft::runtime rt(two_workers());
+    std::thread canceller;
+    const bool cancelled = rt.block_on([](std::thread& t) -> weft::task<bool> {
+        weft::task_group g;
+        for (int i = 0; i < 3; ++i) g.spawn([]() -> weft::task<void> { co_await weft::sleep_for(60s); }());
+        t = std::thread([&g] { g.cancel(); });
+        try {
+            co_await g.join();
+        } catch (const weft::cancelled&) {
+            co_return true;
+        }
+        co_return false;
+    }(canceller));
+    canceller.join();
+    CHECK(cancelled);
+}
+
+TEST_CASE("task_group: spawning into a group from tasks of two runtimes is a usage error", "[sync]") {
+    weft::task_group g;
+    weft::runtime first(weft::config{.workers = 1});
+    weft::runtime second(weft::config{.workers = 1});
+    first.block_on([](weft::task_group& grp) -> weft::task<void> {
+        grp.spawn([]() -> weft::task<void> { co_return; }());
+        co_await grp.join();
+    }(g));
+    try {
+        second.block_on([](weft::task_group& grp) -> weft::task<void> {
+            grp.spawn([]() -> weft::task<void> { co_return; }());
+            co_return;
+        }(g));
+        FAIL("the second runtime's spawn was accepted");
+    } catch (const weft::usage_error& e) {
+        CHECK(std::string(e.what()).find("weft::task_group::spawn") != std::string::npos);
+    }
+    CHECK(g.size() == 0);
+}
+
+TEST_CASE("task_group: a group destroyed by the shutdown leaves its tasks to it", "[sync]") {
+    // One detached task owns an event; another owns a group whose task waits on
+    // it. The shutdown destroys frames in any order; the group's destructor must
+    // not cancel its task into the event destroyed before it (ASAN). The handles
+    // are detached in the order member, group owner, event owner: the order the
+    // registry of detached tasks here (an unordered_set) destroys them is the
+    // reverse, the order that reached the dead event before the fix.
+    const std::int64_t frames_before = weft_test::live_frames();
+    for (int round = 0; round < 4; ++round) {
+        std::atomic<int> waiting{0};
+        std::atomic<bool> group_detached{false};
+        weft::runtime rt(two_workers());
+        weft::join_handle<void> owner = rt.spawn([](std::atomic<int>& w, std::atomic<bool>& d) -> weft::task<void> {
+            weft::event e;
+            weft::join_handle<void> group_owner =
+                weft::spawn([](weft::event& ev, std::atomic<int>& w2) -> weft::task<void> {
+                    weft::task_group g;
+                    g.spawn([](weft::event& ev2, std::atomic<int>& w3) -> weft::task<void> {
+                        w3.fetch_add(1);
+                        co_await ev2.wait();
+                    }(ev, w2));
+                    co_await g.join();
+                }(e, w));
+            while (w.load() == 0) co_await weft::yield();
+            group_owner.detach();
+            d.store(true);
+            co_await weft::sleep_for(1h);  // the event stays in this frame
+        }(waiting, group_detached));
+        REQUIRE(weft_test::eventually([&] { return group_detached.load(); }));
+        owner.detach();
+        std::this_thread::sleep_for(1ms);  // to let the member queue, as a rule
+    }
+    CHECK(weft_test::live_frames() == frames_before);
+}
+
 // --- shutdown ------------------------------------------------------------------------
 
 // A parent owns the mutex its spawned children use and awaits their handles (the
@@ -1129,30 +1202,31 @@ TEST_CASE("shutdown with tasks waiting on every primitive leaves no frame behind
 }
 
 // The holder moves its guard into a task that unlocks, handing the mutex to the
-// queued waiter, then keeps the one worker busy until the runtime stops: the
-// waiter, handed the mutex, is destroyed without having run.
-weft::task<void> hand_off_at_shutdown(weft::mutex& m, std::atomic<int>& holding) {
+// queued waiter, says so, then keeps the one worker busy while the runtime
+// stops: the waiter, handed the mutex, is destroyed without having run.
+weft::task<void> hand_off_at_shutdown(weft::mutex& m, std::atomic<bool>& unlocked) {
     auto g = co_await m.lock();
-    weft::spawn([](weft::mutex& mx, std::atomic<int>& h) -> weft::task<void> {
+    weft::spawn([](weft::mutex& mx) -> weft::task<void> {
         auto mine = co_await mx.lock();
-        h.fetch_add(1);
         co_await weft::sleep_for(1h);  // holds it until the shutdown destroys us
-    }(m, holding)).detach();
+    }(m)).detach();
     co_await weft::yield();  // one worker: the waiter queues on the mutex now
-    weft::spawn([](weft::mutex::guard held) -> weft::task<void> {
-        held.unlock();                                         // hands it to the waiter
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));  // meanwhile block_on returns
+    weft::spawn([](weft::mutex::guard held, std::atomic<bool>& done) -> weft::task<void> {
+        held.unlock();  // hands it to the waiter
+        done.store(true);
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));  // meanwhile the runtime stops
         co_return;
-    }(std::move(g))).detach();
+    }(std::move(g), unlocked)).detach();
 }
 
 TEST_CASE("mutex: a waiter handed the mutex and destroyed at shutdown before it ran unlocks it", "[sync]") {
     // A mutex that outlives the runtime must not stay locked for the next one.
     weft::mutex m;
-    std::atomic<int> holding{0};
+    std::atomic<bool> unlocked{false};
     {
         weft::runtime rt(weft::config{.workers = 1});
-        rt.block_on(hand_off_at_shutdown(m, holding));
+        rt.block_on(hand_off_at_shutdown(m, unlocked));
+        REQUIRE(weft_test::eventually([&] { return unlocked.load(); }));
     }
     CHECK_FALSE(m.is_locked());
     // If the waiter did run (a slow host) it held the mutex until the shutdown
@@ -1170,15 +1244,17 @@ TEST_CASE("mutex: destroyed at shutdown before the waiter it was handed to", "[s
     // that is gone (ASAN), nor leak.
     const std::int64_t frames_before = weft_test::live_frames();
     for (int round = 0; round < 4; ++round) {
-        std::atomic<int> holding{0};
+        std::atomic<bool> unlocked{false};
         weft::runtime rt(weft::config{.workers = 1});
-        rt.spawn([](std::atomic<int>& h) -> weft::task<void> {
+        rt.spawn([](std::atomic<bool>& u) -> weft::task<void> {
               weft::mutex m;
-              co_await hand_off_at_shutdown(m, h);
+              co_await hand_off_at_shutdown(m, u);
               co_await weft::sleep_for(1h);  // the mutex stays in this frame
-          }(holding))
+          }(unlocked))
             .detach();
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        // The unlocker's guard is spent before the shutdown: no guard outlives
+        // the mutex.
+        REQUIRE(weft_test::eventually([&] { return unlocked.load(); }));
     }
     CHECK(weft_test::live_frames() == frames_before);
 }

@@ -4,13 +4,16 @@
 #pragma once
 
 #include <weft/detail/cancel.hpp>
+#include <weft/detail/worker_context.hpp>
 #include <weft/errors.hpp>
 #include <weft/spawn.hpp>
 #include <weft/task.hpp>
 #include <weft/timeout.hpp>
 #include <weft/wait_group.hpp>
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -26,14 +29,18 @@ public:
     task_group& operator=(const task_group&) = delete;
     // A group destroyed before join() finished cancels the tasks still running;
     // they end on their own (they share the group's state, not the object).
-    ~task_group() { state_->scope.cancel(); }
+    // Destroyed by its runtime's shutdown, it leaves them to that shutdown.
+    ~task_group() { cancel(); }
 
     // Starts `t` on the calling task's runtime (call it from a weft task), as part
     // of the group. Its result is dropped; its exception, if first, fails the
     // group. A task spawned into a cancelled or failed group starts cancelled.
+    // All of a group's tasks run on one runtime: spawning from a task of another
+    // throws usage_error.
     template <class T>
     void spawn(task<T> t) {
         task<T>::check_awaitable(t.handle(), "weft::task_group::spawn");
+        state_->bind_runtime();
         state_->pending.add(1);
         try {
             weft::spawn(member(state_, std::move(t))).detach();
@@ -51,9 +58,9 @@ public:
     // Waits until every task in the group has finished, then rethrows the first
     // exception one of them threw. If the task awaiting join() is cancelled, the
     // group's tasks are cancelled, join() still waits for them, then throws
-    // weft::cancelled. After cancel(), join() throws weft::cancelled (unless a
-    // task had failed first), whether or not a task saw the cancellation: one
-    // that finished without awaiting anything did not.
+    // weft::cancelled. After cancel(), join() throws weft::cancelled (or the
+    // exception of a task that failed), whether or not a task saw the
+    // cancellation: one that finished without awaiting anything did not.
     task<void> join() {
         std::shared_ptr<state> st = state_;
         detail::cancel_context& self = co_await detail::this_cancel_context{};
@@ -75,9 +82,18 @@ public:
     }
 
     // Cancels every task in the group (and those spawned into it later); join()
-    // then throws weft::cancelled unless a task had failed first. Call it from a
-    // task of the group's runtime, or from any thread while that runtime runs.
-    void cancel() noexcept { state_->scope.cancel(); }
+    // then throws weft::cancelled, or the exception of a task that failed. From
+    // any thread; no effect on the tasks once their runtime is shutting down
+    // (the shutdown destroys them).
+    void cancel() noexcept {
+        // acquire: pairs with bind_runtime(); 0 when nothing was spawned yet,
+        // so no task of any runtime can be reached.
+        const std::uint64_t id = state_->runtime_id.load(std::memory_order_acquire);
+        if (id == 0)
+            state_->scope.cancel();
+        else
+            detail::cancel_spawned(id, state_->scope);
+    }
 
     // Tasks spawned into the group that have not finished (a snapshot).
     std::size_t size() const noexcept { return static_cast<std::size_t>(state_->pending.count()); }
@@ -85,6 +101,11 @@ public:
 private:
     struct state {
         detail::cancel_scope scope{nullptr};
+        // The runtime the group's tasks run on, set by the first spawn(); 0
+        // before. cancel() reaches that runtime's reactors and wheels, so it
+        // goes through cancel_spawned(), which holds the runtime, or does
+        // nothing once it is stopping.
+        std::atomic<std::uint64_t> runtime_id{0};
         wait_group pending;
         std::mutex error_mutex;
         std::exception_ptr error;  // under error_mutex: the first failure
@@ -99,6 +120,19 @@ private:
         std::exception_ptr first_error() {
             std::lock_guard lock(error_mutex);
             return error;
+        }
+        // On a worker (spawn() then throws usage_error itself otherwise).
+        void bind_runtime() {
+            const detail::worker_context* self = detail::tls_worker;
+            if (self == nullptr) return;
+            std::uint64_t expected = 0;
+            // release: pairs with cancel()'s acquire (the id is all it reads).
+            if (runtime_id.compare_exchange_strong(expected, self->runtime_id_, std::memory_order_release,
+                                                   std::memory_order_relaxed) ||
+                expected == self->runtime_id_)
+                return;
+            throw usage_error("weft::task_group::spawn: the group's tasks run on another runtime; "
+                              "spawn into a group from tasks of one runtime");
         }
     };
 
