@@ -71,7 +71,7 @@ public:
             cancelled_while_waiting = true;
         }
         if (cancelled_while_waiting) {
-            st->scope.cancel();
+            st->cancel();  // this task may be of another runtime than the group's
             detail::cancel_scope* const saved = self.scope_;
             self.scope_ = nullptr;  // this wait must not be cancelled: nothing is left running
             co_await st->pending.wait();
@@ -85,15 +85,7 @@ public:
     // then throws weft::cancelled, or the exception of a task that failed. From
     // any thread; no effect on the tasks once their runtime is shutting down
     // (the shutdown destroys them).
-    void cancel() noexcept {
-        // acquire: pairs with bind_runtime(); 0 when nothing was spawned yet,
-        // so no task of any runtime can be reached.
-        const std::uint64_t id = state_->runtime_id.load(std::memory_order_acquire);
-        if (id == 0)
-            state_->scope.cancel();
-        else
-            detail::cancel_spawned(id, state_->scope);
-    }
+    void cancel() noexcept { state_->cancel(); }
 
     // Tasks spawned into the group that have not finished (a snapshot).
     std::size_t size() const noexcept { return static_cast<std::size_t>(state_->pending.count()); }
@@ -101,11 +93,12 @@ public:
 private:
     struct state {
         detail::cancel_scope scope{nullptr};
-        // The runtime the group's tasks run on, set by the first spawn(); 0
-        // before. cancel() reaches that runtime's reactors and wheels, so it
-        // goes through cancel_spawned(), which holds the runtime, or does
-        // nothing once it is stopping.
+        // The runtime the group's tasks run on, set by the first spawn() under
+        // bind_mutex; 0 before. cancel() reaches that runtime's reactors and
+        // wheels, so it goes through cancel_spawned(), which holds the runtime,
+        // or does nothing once it is stopping.
         std::atomic<std::uint64_t> runtime_id{0};
+        std::mutex bind_mutex;
         wait_group pending;
         std::mutex error_mutex;
         std::exception_ptr error;  // under error_mutex: the first failure
@@ -121,18 +114,39 @@ private:
             std::lock_guard lock(error_mutex);
             return error;
         }
-        // On a worker (spawn() then throws usage_error itself otherwise).
+        // Before each spawn, on a worker (spawn() throws usage_error itself
+        // otherwise).
         void bind_runtime() {
             const detail::worker_context* self = detail::tls_worker;
             if (self == nullptr) return;
-            std::uint64_t expected = 0;
-            // release: pairs with cancel()'s acquire (the id is all it reads).
-            if (runtime_id.compare_exchange_strong(expected, self->runtime_id_, std::memory_order_release,
-                                                   std::memory_order_relaxed) ||
-                expected == self->runtime_id_)
+            // acquire: pairs with the binding store below, which came after any
+            // cancel() that found no id (under bind_mutex): a task spawned now
+            // finds the scope cancelled. Once set, the id never changes.
+            if (runtime_id.load(std::memory_order_acquire) == self->runtime_id_) [[likely]]
                 return;
-            throw usage_error("weft::task_group::spawn: the group's tasks run on another runtime; "
-                              "spawn into a group from tasks of one runtime");
+            std::lock_guard lock(bind_mutex);
+            const std::uint64_t id = runtime_id.load(std::memory_order_relaxed);  // relaxed: under the lock
+            if (id == 0) {
+                runtime_id.store(self->runtime_id_, std::memory_order_release);  // release: see above
+                return;
+            }
+            if (id != self->runtime_id_)
+                throw usage_error("weft::task_group::spawn: the group's tasks run on another runtime; "
+                                  "spawn into a group from tasks of one runtime");
+        }
+        void cancel() noexcept {
+            std::unique_lock lock(bind_mutex);
+            // relaxed: under the lock, which orders us with the binding spawn.
+            const std::uint64_t id = runtime_id.load(std::memory_order_relaxed);
+            if (id == 0) {
+                // Nothing spawned: no task of any runtime to reach. Under the
+                // lock, so that a first spawn() cannot start a task in between:
+                // it finds the scope cancelled.
+                scope.cancel();
+                return;
+            }
+            lock.unlock();
+            detail::cancel_spawned(id, scope);
         }
     };
 
