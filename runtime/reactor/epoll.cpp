@@ -336,10 +336,7 @@ void close_waiters(std::atomic<void*>& slot) noexcept {
         // in `w` any more. remove() waits for a canceller inside on_cancel right
         // now, which finds it unparked.
         cancel_scope::remove(*t.r);
-        if (t.held)
-            t.sched->resume_held(t.r->waiter_);
-        else
-            t.sched->resume_anywhere(t.r->waiter_);
+        t.sched->resume_reached(t.r->waiter_, t.held);
     }
     // A socket closed after its home runtime is gone lets go of that runtime's
     // epoll instance now, not when the object goes (the last reference closes

@@ -359,11 +359,7 @@ scheduler* reach_runtime(std::uint64_t runtime_id, bool& held) noexcept {
 
 void resume_task_of(std::uint64_t runtime_id, std::coroutine_handle<> h) noexcept {
     bool held = false;
-    scheduler* s = reach_runtime(runtime_id, held);
-    if (held)
-        s->resume_held(h);
-    else if (s != nullptr)
-        s->resume_anywhere(h);  // on one of its workers
+    if (scheduler* s = reach_runtime(runtime_id, held)) s->resume_reached(h, held);
 }
 
 void cancel_spawned(std::uint64_t runtime_id, cancel_scope& root) noexcept {

@@ -68,6 +68,14 @@ public:
     // Resumes a waiter held by hold_for_wake() (through the injector), then
     // stops counting the waker.
     void resume_held(std::coroutine_handle<> h) noexcept;
+    // Resumes `h` on a scheduler reach_runtime() gave: resume_held() if `held`,
+    // else resume_anywhere() (the caller is one of our workers).
+    void resume_reached(std::coroutine_handle<> h, bool held) noexcept {
+        if (held)
+            resume_held(h);
+        else
+            resume_anywhere(h);
+    }
     // Stops counting a holder (submit() done, or a hand-off that failed).
     void release_hold() noexcept;
     // Wakes a parked worker if no worker is searching.
