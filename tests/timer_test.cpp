@@ -186,6 +186,31 @@ TEST_CASE("an outer timeout cancels an inner one, which passes weft::cancelled o
     CHECK(inner_saw_cancelled);
 }
 
+TEST_CASE("nested timeouts whose deadlines fall due in one poll: the outer one reports its timeout") {
+    // The outer deadline is set first, so with equal durations it fires first in
+    // the poll that finds both due; so it does when the only worker is kept busy
+    // past both. The inner timeout must pass the outer cancellation on rather than
+    // report its own deadline (which the outer would return as a value). Before
+    // the fix the outer timeout gave a value in every round.
+    WEFT_FOR_EACH_BACKEND(cfg, 1);
+    weft::runtime rt(cfg);
+    const int values = rt.block_on([]() -> weft::task<int> {
+        int got_value = 0;
+        for (int round = 0; round < 5; ++round) {
+            auto same = co_await weft::timeout(2ms, weft::timeout(2ms, sleep_then(10s, 1)));
+            if (same.has_value()) ++got_value;
+            auto busy = weft::spawn(weft::timeout(2ms, weft::timeout(4ms, sleep_then(10s, 1))));
+            co_await weft::yield();  // `busy` starts: both deadlines are in the wheel
+            const auto until = clock_type::now() + 6ms;
+            while (clock_type::now() < until) {
+            }  // busy past both deadlines, without a poll
+            if ((co_await busy).has_value()) ++got_value;
+        }
+        co_return got_value;
+    }());
+    CHECK(values == 0);
+}
+
 TEST_CASE("a cancelled task that catches weft::cancelled finishes with its own value") {
     WEFT_FOR_EACH_BACKEND(cfg, 1);
     weft::runtime rt(cfg);

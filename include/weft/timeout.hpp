@@ -90,7 +90,10 @@ task<detail::timeout_result_t<T>> timeout(std::chrono::duration<Rep, Period> d, 
         try {
             std::rethrow_exception(error);
         } catch (const cancelled&) {
-            if (!fired) throw;  // an outer cancellation: pass it on
+            // An outer cancellation: pass it on. Also when our deadline fired
+            // too: both can fall due in one poll (the outer one first), and the
+            // outer timeout must then report its own deadline, not our value.
+            if (!fired || (outer != nullptr && outer->cancelled())) throw;
         }
         if constexpr (std::is_void_v<T>)
             co_return false;
