@@ -81,6 +81,13 @@ TEST_CASE("file errors name the path") {
     CHECK_THROWS_AS(rt.block_on(weft::fs::read_file("/tmp")), weft::io_error);  // a directory
     CHECK_THROWS_WITH(rt.block_on(weft::fs::read_file("")), Catch::StartsWith("read_file \"\": "));
     CHECK_THROWS_WITH(rt.block_on(weft::fs::write_file("", "x")), Catch::StartsWith("write_file \"\": "));
+    // A NUL inside the path is refused, not cut short at it (open() would create "...nul").
+    const std::string cut = temp_path("nul");
+    const std::string nul_path = cut + std::string(1, '\0') + "tail";
+    CHECK_THROWS_WITH(rt.block_on(weft::fs::write_file(nul_path, "x")),
+                      Catch::Contains("write_file " + cut + "\\0tail: the path contains a NUL byte"));
+    CHECK_THROWS_WITH(rt.block_on(weft::fs::read_file(nul_path)), Catch::Contains("NUL byte"));
+    CHECK(::access(cut.c_str(), F_OK) != 0);
 }
 
 TEST_CASE("read_file of a FIFO waits for its writer, as a plain open does") {

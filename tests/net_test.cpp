@@ -294,6 +294,10 @@ TEST_CASE("a bad address string is an error that names it") {
         CHECK(std::string(e.what()).find("connect \"\"") != std::string::npos);
         CHECK(e.code().value() == EINVAL);
     }
+    // inet_pton stops at a NUL: the address with one must not pass as 127.0.0.1.
+    const std::string with_nul = std::string("127.0.0.1") + '\0' + "junk";
+    CHECK_THROWS_WITH(tcp_listener::bind(with_nul, 0), Catch::Contains("\"127.0.0.1\\0junk\" (port 0): the address contains a NUL byte"));
+    CHECK_THROWS_WITH(rt.block_on(tcp_stream::connect(with_nul, 80)), Catch::Contains("NUL byte"));
     CHECK_THROWS_WITH(tcp_listener::bind("127.0.0.1", 0, {.backlog = 0}),
                       Catch::Contains("listen_options.backlog=0"));
 }

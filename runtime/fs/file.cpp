@@ -22,8 +22,24 @@ using weft::detail::op_kind;
 using weft::detail::ring_wait;
 
 // The path as error messages show it: an empty one as "" (the bare call name
-// followed by a colon read as a missing word).
-std::string shown(const std::string& path) { return path.empty() ? std::string("\"\"") : path; }
+// followed by a colon read as a missing word), a NUL byte as \0.
+std::string shown(const std::string& path) {
+    if (path.empty()) return "\"\"";
+    std::string out;
+    for (const char c : path) {
+        if (c == '\0')
+            out += "\\0";
+        else
+            out += c;
+    }
+    return out;
+}
+
+// open() reads the path up to its first NUL: "a\0b" would open "a".
+void check_no_nul(const std::string& path, const char* call) {
+    if (path.find('\0') != std::string::npos)
+        throw io_error(EINVAL, std::string(call) + " " + shown(path) + ": the path contains a NUL byte");
+}
 
 constexpr std::size_t k_min_chunk = 64 * 1024;
 constexpr std::uint64_t k_current_position = ~std::uint64_t{0};  // io_uring: use the file position
@@ -124,6 +140,7 @@ void write_blocking(const std::string& path, std::string_view data) {
 }  // namespace
 
 task<std::string> read_file(std::string path) {
+    check_no_nul(path, "read_file");
     if (weft::detail::current_reactor("weft::fs::read_file").kind() != io_backend_kind::io_uring) {
         std::string out;
         co_await weft::detail::blocking_call([&] { out = read_blocking(path); });
@@ -151,6 +168,7 @@ task<std::string> read_file(std::string path) {
 }
 
 task<void> write_file(std::string path, std::string_view data) {
+    check_no_nul(path, "write_file");
     if (weft::detail::current_reactor("weft::fs::write_file").kind() != io_backend_kind::io_uring) {
         co_await weft::detail::blocking_call([&] { write_blocking(path, data); });
         co_return;
