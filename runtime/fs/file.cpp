@@ -1,6 +1,7 @@
 // weft::fs: whole-file reads and writes. With io_uring: openat, read/write and
 // close on the worker's ring. With epoll (regular files are always "ready"): the
 // plain system calls on the runtime's blocking pool.
+#include "../printable.hpp"
 #include "../reactor/awaiters.hpp"
 
 #include <weft/fs.hpp>
@@ -24,15 +25,7 @@ using weft::detail::ring_wait;
 // The path as error messages show it: an empty one as "" (the bare call name
 // followed by a colon read as a missing word), a NUL byte as \0.
 std::string shown(const std::string& path) {
-    if (path.empty()) return "\"\"";
-    std::string out;
-    for (const char c : path) {
-        if (c == '\0')
-            out += "\\0";
-        else
-            out += c;
-    }
-    return out;
+    return path.empty() ? std::string("\"\"") : weft::detail::printable(path);
 }
 
 // open() reads the path up to its first NUL: "a\0b" would open "a".

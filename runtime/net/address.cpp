@@ -1,6 +1,8 @@
 // Address parsing and printing for weft::net.
 #include "address.hpp"
 
+#include "../printable.hpp"
+
 #include <weft/errors.hpp>
 
 #include <arpa/inet.h>
@@ -21,28 +23,12 @@ std::string show(const std::string& host, std::uint16_t port) {
     return host + ":" + std::to_string(port);
 }
 
-namespace {
-
-// The host as an error message shows it: a NUL byte as \0.
-std::string printable(const std::string& host) {
-    std::string out;
-    for (const char c : host) {
-        if (c == '\0')
-            out += "\\0";
-        else
-            out += c;
-    }
-    return out;
-}
-
-}  // namespace
-
 sock_address parse_address(const std::string& host, std::uint16_t port, const char* call) {
     sock_address a;
     // inet_pton reads up to the first NUL: "127.0.0.1\0junk" must not pass as 127.0.0.1.
     if (host.find('\0') != std::string::npos)
-        throw io_error(EINVAL, std::string(call) + " \"" + printable(host) + "\" (port " + std::to_string(port) +
-                                   "): the address contains a NUL byte");
+        throw io_error(EINVAL, std::string(call) + " \"" + weft::detail::printable(host) + "\" (port " +
+                                   std::to_string(port) + "): the address contains a NUL byte");
     std::string h = host;
     if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
     if (h.empty()) h = "0.0.0.0";
