@@ -357,6 +357,74 @@ TEST_CASE("operations on a closed socket fail with an error instead of crashing"
     CHECK_THROWS_AS(rt.block_on(l.accept()), weft::io_error);
 }
 
+// What a task waiting in a call on a socket sees when another task closes the
+// socket, and whether a socketpair that then takes the freed descriptor number
+// is touched by the call.
+struct closed_under {
+    int error = 0;
+    std::string message;
+    ssize_t readable_at_0 = -1;  // "unrelated" (9 bytes), unless a stolen read took it
+    ssize_t readable_at_1 = -1;  // -1 (EAGAIN), unless a stolen write sent bytes here
+};
+
+weft::task<void> record_io_error(weft::task<void> call, closed_under& out) {
+    try {
+        co_await std::move(call);
+    } catch (const weft::io_error& e) {
+        out.error = e.code().value();
+        out.message = e.what();
+    }
+}
+
+template <class Socket>
+weft::task<void> close_then_reuse(Socket& s, bool later, int* sv) {
+    // At once, the io_uring operation is still queued for the ring, not yet
+    // submitted; 5 ms later it is in the kernel.
+    if (later) co_await weft::sleep_for(5ms);
+    s.close();
+    // The lowest free numbers go to the socketpair: likely the closed one's.
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == 0) (void)!::write(sv[1], "unrelated", 9);
+}
+
+template <class Socket>
+weft::task<closed_under> close_while_waiting(Socket& s, weft::task<void> call, bool later) {
+    closed_under out;
+    int sv[2] = {-1, -1};
+    co_await weft::when_all(record_io_error(std::move(call), out), close_then_reuse(s, later, sv));
+    char buf[16];
+    out.readable_at_0 = ::recv(sv[0], buf, sizeof buf, MSG_DONTWAIT);
+    out.readable_at_1 = ::recv(sv[1], buf, sizeof buf, MSG_DONTWAIT);
+    ::close(sv[0]);
+    ::close(sv[1]);
+    co_return out;
+}
+
+weft::task<void> discard_read(tcp_stream& s, std::span<std::byte> buf) { (void)co_await s.read(buf); }
+
+weft::task<void> discard_accept(tcp_listener& l) { (void)co_await l.accept(); }
+
+weft::task<std::vector<closed_under>> close_while_read_write_and_accept_wait(bool later) {
+    std::vector<closed_under> seen;
+    tcp_listener l = tcp_listener::bind("127.0.0.1", 0);
+    {
+        auto [client, server] = co_await weft::when_all(tcp_stream::connect("127.0.0.1", l.local_port()), l.accept());
+        std::byte buf[64];
+        seen.push_back(co_await close_while_waiting(client, discard_read(client, buf), later));
+    }
+    {
+        auto [client, server] = co_await weft::when_all(tcp_stream::connect("127.0.0.1", l.local_port()), l.accept());
+        // Small buffers and a peer that does not read: the write waits.
+        const int small = 4096;
+        ::setsockopt(client.native_handle(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+        ::setsockopt(server.native_handle(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+        const std::string data(4 << 20, 'w');
+        weft::task<void> write = client.write_all(data);
+        seen.push_back(co_await close_while_waiting(client, std::move(write), later));
+    }
+    seen.push_back(co_await close_while_waiting(l, discard_accept(l), later));
+    co_return seen;
+}
+
 struct peer_gone_seen {
     int read_errno = 0;
     std::string read_message;
@@ -396,6 +464,28 @@ weft::task<peer_gone_seen> read_and_write_after_the_peer_left() {
         }
     }
     co_return seen;
+}
+
+TEST_CASE("closing a socket wakes the read, write or accept waiting on it with EBADF; a reused descriptor is untouched") {
+    WEFT_FOR_EACH_BACKEND(cfg, 1);
+    const bool later = GENERATE(false, true);
+    INFO("close " << (later ? "5 ms after the call began" : "as the call begins"));
+    const int fds_before = weft_test::open_fds();
+    std::vector<closed_under> seen;
+    {
+        weft::runtime rt(cfg);
+        seen = rt.block_on(close_while_read_write_and_accept_wait(later));
+    }
+    REQUIRE(seen.size() == 3);
+    const char* const calls[] = {"read", "write", "accept"};
+    for (int i = 0; i < 3; ++i) {
+        INFO(calls[i]);
+        CHECK(seen[i].error == EBADF);
+        CHECK_THAT(seen[i].message, Catch::Matchers::StartsWith(std::string(calls[i]) + ": the "));
+        CHECK(seen[i].readable_at_0 == 9);
+        CHECK(seen[i].readable_at_1 == -1);
+    }
+    CHECK(weft_test::open_fds() == fds_before);
 }
 
 TEST_CASE("after the peer reset or closed: the errno of the failing call, and the address in the message") {

@@ -42,10 +42,14 @@ namespace detail {
 struct socket_handle {
     int fd = -1;
     std::atomic<void*> poll_state{nullptr};
-    // io_uring operations awaiting this socket (epoll waits are woken by
-    // close_waiters instead); close() shuts the socket down first when there are
-    // any, so that the operations holding it complete.
+    // io_uring calls in progress on this socket (the low bits) and a closed bit
+    // (k_closed). A ring operation names the descriptor by number and may still
+    // be queued, not yet submitted, so close() must not free the number while
+    // one is in progress: it shuts the socket down instead (waking them; they
+    // fail with EBADF) and the last one to finish closes the descriptor. epoll
+    // waits are woken by close_waiters and do not count here.
     std::atomic<std::uint32_t> pending{0};
+    static constexpr std::uint32_t k_closed = 1u << 31;
 
     socket_handle() noexcept = default;
     explicit socket_handle(int f) noexcept : fd(f) {}
@@ -147,11 +151,12 @@ private:
 };
 
 // A connected TCP socket. Move-only. At most one read and one write may be in
-// progress at a time. Close (or destroy) a socket only when no operation on it is
-// in progress on another thread: to stop a pending read or accept, cancel it
-// (timeout()), which leaves the socket usable. A socket must outlive the tasks
-// that use it; a runtime's shutdown destroys suspended tasks before the sockets
-// they own are closed.
+// progress at a time. Closing a socket wakes the tasks suspended in calls on it
+// (they fail with io_error EBADF); close it only when no task is running inside
+// a call on it on another thread. To stop a pending read or accept and keep the
+// socket, cancel it (timeout()). A socket must outlive the tasks that use it;
+// a runtime's shutdown destroys suspended tasks before the sockets they own are
+// closed.
 class WEFT_API tcp_stream {
 public:
     tcp_stream() noexcept = default;

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <utility>
 
 namespace weft::net {
 
@@ -30,16 +31,43 @@ using weft::detail::ring_wait;
 constexpr int k_read = 0;
 constexpr int k_write = 1;
 
-// Counts an operation awaiting the socket for the duration of a call (see
-// socket_handle::pending).
-struct pending_guard {
-    std::atomic<std::uint32_t>& count;
-    explicit pending_guard(std::atomic<std::uint32_t>& c) noexcept : count(c) {
-        // relaxed: close() reads it on the same thread that would race with us
-        // only through misuse; the count is a hint to shut the socket down.
-        count.fetch_add(1, std::memory_order_relaxed);
+// An io_uring call in progress on a socket (see socket_handle::pending): keeps
+// the descriptor open until the call ends, and closes it then if close() came
+// meanwhile. The call must use fd() for its operations, never the handle's fd
+// (close() sets that to -1 at once).
+class pending_guard {
+public:
+    explicit pending_guard(detail::socket_handle& h) noexcept : word_(h.pending), fd_(h.fd) {
+        // relaxed: close() runs on the thread of this call or one ordered with
+        // it (the socket's contract), so it cannot be between reading fd_ and
+        // this count; the descriptor's uses are published by the fetch_sub below.
+        word_.fetch_add(1, std::memory_order_relaxed);
     }
-    ~pending_guard() { count.fetch_sub(1, std::memory_order_relaxed); }
+    pending_guard(const pending_guard&) = delete;
+    pending_guard& operator=(const pending_guard&) = delete;
+    ~pending_guard() {
+        // acq_rel: release, so that this call's uses of the descriptor happen
+        // before whoever closes it (close(), or the last guard); acquire, for the
+        // case where we are that last guard after close() shut the socket down.
+        // One read-modify-write word makes exactly one of close() and the guards
+        // see "closed and no calls left".
+        if (word_.fetch_sub(1, std::memory_order_acq_rel) == (detail::socket_handle::k_closed | 1)) {
+            word_.store(0, std::memory_order_relaxed);  // the handle may take a new socket
+            ::close(fd_);
+        }
+    }
+
+    int fd() const noexcept { return fd_; }
+    // close() came while this call was in progress: its result is the shutdown's
+    // doing, reported as EBADF as on epoll.
+    bool closed() const noexcept {
+        // acquire: pairs with close()'s acq_rel fetch_or.
+        return (word_.load(std::memory_order_acquire) & detail::socket_handle::k_closed) != 0;
+    }
+
+private:
+    std::atomic<std::uint32_t>& word_;
+    int fd_;
 };
 
 bool is_uring(const char* what) { return weft::detail::current_reactor(what).kind() == io_backend_kind::io_uring; }
@@ -125,11 +153,20 @@ void throw_call_awaited_twice(const char* call) {
 
 void socket_handle::close() noexcept {
     if (fd < 0) return;
-    // relaxed: see pending_guard.
-    if (pending.load(std::memory_order_relaxed) != 0) ::shutdown(fd, SHUT_RDWR);
+    const int f = std::exchange(fd, -1);
     weft::detail::close_waiters(poll_state);
-    ::close(fd);
-    fd = -1;
+    // acq_rel: acquire, so that the io_uring calls that have ended (their guards'
+    // release fetch_sub) used the descriptor before we close it; release, for the
+    // guard that closes it instead.
+    const std::uint32_t calls = pending.fetch_or(k_closed, std::memory_order_acq_rel);
+    if (calls == 0) {
+        pending.store(0, std::memory_order_relaxed);  // no guard exists to see the bit
+        ::close(f);
+        return;
+    }
+    // A ring operation may still be queued with this descriptor's number: keep
+    // the number ours, wake the operations, and let the last call close it.
+    ::shutdown(f, SHUT_RDWR);
 }
 
 void socket_handle::reset() noexcept {
@@ -153,8 +190,8 @@ task<tcp_stream> tcp_stream::connect(std::string host, std::uint16_t port) {
                                    "): an empty host names no peer; use \"127.0.0.1\" or \"::1\" for this machine");
     const std::string where = detail::show(host, port);
     detail::sock_address addr = detail::parse_address(host, port, "connect");
+    // No pending_guard: no other task can reach `s` to close it.
     tcp_stream s(new_socket(addr.family(), where, "socket for connect"), where);
-    pending_guard busy(s.handle_.pending);
     int err = 0;
     if (is_uring("weft::net::tcp_stream::connect")) {
         io_op op;
@@ -213,8 +250,10 @@ task<tcp_stream> tcp_stream::connect(std::string host, std::uint16_t port) {
 // No coroutine frame either way. On io_uring it runs read_ring(), a task.
 
 task<std::size_t> tcp_stream::read_ring(std::span<std::byte> buf) {
-    pending_guard busy(handle_.pending);
-    const int res = co_await ring_call(op_kind::recv, handle_.fd, buf.data(), buf.size(), 0, POLLIN);
+    pending_guard busy(handle_);
+    const int res = co_await ring_call(op_kind::recv, busy.fd(), buf.data(), buf.size(), 0, POLLIN);
+    // A close() meanwhile shut the socket down: the recv saw end of stream.
+    if (res <= 0 && busy.closed()) throw io_error(EBADF, "read: the socket was closed");
     if (res < 0) throw io_error(-res, "read " + describe());
     co_return static_cast<std::size_t>(res);
 }
@@ -351,9 +390,10 @@ bool tcp_stream::send_now(std::span<const std::byte>& buf, std::size_t& n, bool 
 task<std::size_t> tcp_stream::write_slow(std::span<const std::byte> buf) {
     throw_if_closed(handle_, "write");
     if (is_uring("weft::net::tcp_stream::write")) {
-        pending_guard busy(handle_.pending);
-        const int res = co_await ring_call(op_kind::send, handle_.fd, const_cast<std::byte*>(buf.data()), buf.size(),
+        pending_guard busy(handle_);
+        const int res = co_await ring_call(op_kind::send, busy.fd(), const_cast<std::byte*>(buf.data()), buf.size(),
                                            MSG_NOSIGNAL, POLLOUT);
+        if (res < 0 && busy.closed()) throw io_error(EBADF, "write: the socket was closed");
         if (res < 0) throw io_error(-res, "write " + describe());
         co_return static_cast<std::size_t>(res);
     }
@@ -419,12 +459,14 @@ tcp_listener tcp_listener::bind(std::string host, std::uint16_t port, listen_opt
 
 task<tcp_stream> tcp_listener::accept() {
     throw_if_closed(handle_, "accept");
-    pending_guard busy(handle_.pending);
     if (is_uring("weft::net::tcp_listener::accept")) {
+        pending_guard busy(handle_);
         for (;;) {
             const int res =
-                co_await ring_call(op_kind::accept, handle_.fd, nullptr, 0, SOCK_NONBLOCK | SOCK_CLOEXEC, POLLIN);
+                co_await ring_call(op_kind::accept, busy.fd(), nullptr, 0, SOCK_NONBLOCK | SOCK_CLOEXEC, POLLIN);
             if (res >= 0) co_return tcp_stream(res, peer_name(res));
+            // A close() meanwhile shut the listener down (accept says EINVAL).
+            if (busy.closed()) throw io_error(EBADF, "accept: the listener was closed");
             if (res == -ECONNABORTED) continue;  // the client gave up first
             throw io_error(-res, "accept " + name_);
         }
