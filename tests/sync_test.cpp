@@ -546,6 +546,84 @@ weft::task<void> echo_back(weft::channel<int>& in, weft::channel<int>& out) {
     while (std::optional<int> v = co_await in.recv()) co_await out.send(*v);
 }
 
+// A value whose move constructor is not noexcept, and throws on the
+// `throw_on`-th move from now (0: never). One worker touches it at a time.
+struct fragile {
+    static inline int throw_on = 0;
+    int v = 0;
+    explicit fragile(int x) noexcept : v(x) {}
+    fragile(fragile&& o) : v(o.v) {
+        if (throw_on > 0 && --throw_on == 0) throw std::runtime_error("fragile: move failed");
+    }
+    fragile& operator=(fragile&&) = delete;
+};
+
+weft::task<int> receive_fragile(weft::channel<fragile>& ch) {
+    std::optional<fragile> got = co_await ch.recv();
+    co_return got ? got->v : -1;
+}
+
+// The send's exception text, or "" if it went through.
+weft::task<std::string> send_fragile(weft::channel<fragile>& ch, int v) {
+    try {
+        co_await ch.send(fragile(v));
+    } catch (const std::runtime_error& e) {
+        co_return e.what();
+    }
+    co_return "";
+}
+
+TEST_CASE("channel: a value whose move throws fails the call that moved it, and no other value is lost", "[sync]") {
+    weft::runtime rt(weft::config{.workers = 1});
+    rt.block_on([]() -> weft::task<void> {
+        {
+            // A receiver waits; the hand-off to it throws: the send fails, the
+            // receiver keeps waiting and takes the next value.
+            weft::channel<fragile> ch(1);
+            weft::join_handle<int> receiver = weft::spawn(receive_fragile(ch));
+            co_await weft::yield();  // one worker: the receiver waits now
+            auto send = ch.send(fragile(1));
+            fragile::throw_on = 1;
+            CHECK_THROWS_WITH(co_await send, "fragile: move failed");
+            CHECK(ch.size() == 0);
+            co_await ch.send(fragile(2));
+            const int received = co_await receiver;
+            CHECK(received == 2);
+        }
+        {
+            // Full, a sender waits; a receive takes the buffered value, and moving
+            // the sender's value into the freed place throws: the receive still
+            // returns its value, the sender's send fails.
+            weft::channel<fragile> ch(1);
+            co_await ch.send(fragile(1));
+            weft::join_handle<std::string> sender = weft::spawn(send_fragile(ch, 2));
+            co_await weft::yield();  // the sender waits now
+            fragile::throw_on = 2;  // out of the buffer: fine; the sender's value: throws
+            std::optional<fragile> got = co_await ch.recv();
+            REQUIRE(got.has_value());
+            CHECK(got->v == 1);
+            const std::string send_error = co_await sender;
+            CHECK(send_error == "fragile: move failed");
+            CHECK(ch.size() == 0);
+            // Still usable.
+            co_await ch.send(fragile(3));
+            const int third = co_await receive_fragile(ch);
+            CHECK(third == 3);
+        }
+        {
+            // Moving the oldest value out throws: the receive fails, the value stays.
+            weft::channel<fragile> ch(2);
+            co_await ch.send(fragile(4));
+            fragile::throw_on = 1;
+            CHECK_THROWS_WITH(ch.try_recv(), "fragile: move failed");
+            CHECK(ch.size() == 1);
+            const int fourth = co_await receive_fragile(ch);
+            CHECK(fourth == 4);
+        }
+        fragile::throw_on = 0;
+    }());
+}
+
 TEST_CASE("channel: two tasks waking each other do not starve a task queued under them", "[sync]") {
     // One worker. A sync wake puts the woken task in the worker's LIFO slot, so a
     // ping-pong pair would run there forever, above the task spawned before it;

@@ -12,6 +12,7 @@
 
 #include <coroutine>
 #include <cstddef>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -30,7 +31,7 @@ public:
         bool await_ready() const noexcept { return false; }
         template <class Promise>
         bool await_suspend(std::coroutine_handle<Promise> h) {
-            waiter_.slot_ = &value_;
+            waiter_.slot_ = this;  // recv_now() takes value_, or sets failed_
             const bool suspended =
                 detail::suspend_waiter(waiter_, h, ch_.guard_, ch_.senders_, "weft::channel::send",
                                        [this] { return ch_.send_now(value_, closed_, to_wake_); });
@@ -40,11 +41,17 @@ public:
         }
         void await_resume() {
             if (!finish() || closed_) throw channel_closed();
+            if (failed_) std::rethrow_exception(failed_);
         }
 
     private:
+        friend class channel;
+
         channel& ch_;
         T value_;
+        // Set, while we wait, by a receiver whose move of value_ into the buffer
+        // threw: the send fails with that exception (the receiver got its value).
+        std::exception_ptr failed_;
         detail::sync_waiter* to_wake_ = nullptr;
         bool closed_ = false;
     };
@@ -88,7 +95,8 @@ public:
     // co_await ch.send(v): waits for room, then v is in the channel (or already in
     // a receiver's hands). Throws channel_closed if the channel is or gets closed
     // first (v is then dropped), weft::cancelled if the task is cancelled while it
-    // waits (v is not sent).
+    // waits (v is not sent), or what T's move constructor throws when v fails to
+    // move into the channel (v is not sent).
     send_awaiter send(T value) { return send_awaiter(*this, std::move(value)); }
 
     // co_await ch.recv(): the oldest value, waiting for one; an empty optional once
@@ -202,13 +210,17 @@ private:
         head_ = (head_ + 1) % capacity_;
         --size_;
         if (detail::sync_waiter* s = senders_.pop_front()) {
+            auto* offer = static_cast<send_awaiter*>(s->slot_);
             try {
-                ring_[(head_ + size_) % capacity_].value.emplace(std::move(*static_cast<T*>(s->slot_)));
+                ring_[(head_ + size_) % capacity_].value.emplace(std::move(offer->value_));
+                ++size_;
             } catch (...) {
-                senders_.push_front(*s);  // it keeps waiting with its value
-                throw;
+                // Our value is taken already, so the receive succeeds; the send
+                // whose value could not move fails with the move's exception.
+                // (Other senders may still wait with a place free: the next
+                // receive serves them.)
+                offer->failed_ = std::current_exception();
             }
-            ++size_;
             s->outcome_ = detail::sync_waiter::outcome::granted;
             to_wake = s;
         }

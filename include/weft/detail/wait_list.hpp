@@ -109,7 +109,7 @@ public:
 
     // Puts back a waiter pop_front() gave, which then could not take its hand-off
     // (a value's move threw), and lets go of its runtime.
-    void push_front(sync_waiter& w) noexcept;
+    WEFT_API void push_front(sync_waiter& w) noexcept;
 
     // Unqueues the first waiter to wake (hold_for_wake), skipping those whose
     // runtime is shutting down; null when none is left.
