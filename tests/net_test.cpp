@@ -212,6 +212,13 @@ TEST_CASE("sockets that waited under one runtime wait and wake under the next") 
             weft::runtime rt(cfg);
             CHECK(rt.block_on(wait_on_long_lived_sockets(l, client, server)));
         }
+        // The three sockets, and with epoll the last runtime's epoll instance,
+        // where they are still registered; none of the earlier runtimes'.
+        CHECK(weft_test::open_fds() <= fds_before + 4);
+        l.close();
+        client->close();
+        server->close();
+        CHECK(weft_test::open_fds() == fds_before);  // closing lets go of that epoll too
     }
     CHECK(weft_test::open_fds() == fds_before);
 }

@@ -18,7 +18,23 @@ namespace weft::detail {
 
 epoll_core::~epoll_core() {
     free_garbage();
-    if (epfd >= 0) ::close(epfd);
+    close_epoll();
+}
+
+void epoll_core::close_epoll() noexcept {
+    // acq_rel: one caller wins and closes; every use of epfd by the others came
+    // before their registered/orphaned operations, which the winner read.
+    if (epfd >= 0 && !epfd_closed.exchange(true, std::memory_order_acq_rel)) ::close(epfd);
+}
+
+void epoll_core::unregistered() noexcept {
+    // seq_cst, with ~epoll_reactor's seq_cst store of orphaned and load of
+    // registered (a store-then-load pair on each side): at least one of the two
+    // sees both the count at zero and the reactor gone, so the last removal from
+    // a dead runtime's epoll closes it; the close_epoll() exchange makes two
+    // callers that both see it close once.
+    if (registered.fetch_sub(1, std::memory_order_seq_cst) == 1 && orphaned.load(std::memory_order_seq_cst))
+        close_epoll();
 }
 
 void epoll_core::discard(fd_waiters* w) {
@@ -63,10 +79,13 @@ epoll_reactor::epoll_reactor(const config& cfg, std::uint64_t runtime_id)
 epoll_reactor::~epoll_reactor() {
     {
         std::lock_guard lock(core_->garbage_mutex);
-        // release: pairs with waiters_for()'s acquire load (and close_waiters(),
-        // which reads it under the lock).
-        core_->orphaned.store(true, std::memory_order_release);
+        // release (seq_cst for unregistered()): pairs with waiters_for()'s
+        // acquire load (and close_waiters(), which reads it under the lock).
+        core_->orphaned.store(true, std::memory_order_seq_cst);
     }
+    // seq_cst: see unregistered(). No socket left in our epoll: close it now,
+    // not when the last retired registration lets go of the core.
+    if (core_->registered.load(std::memory_order_seq_cst) == 0) core_->close_epoll();
     core_->free_garbage();
     ::close(wake_fd_);
 }
@@ -81,7 +100,10 @@ fd_waiters* epoll_reactor::register_fd(int fd) {
         delete w;
         throw io_error(err, "epoll_ctl(ADD fd " + std::to_string(fd) + ")");
     }
-    core_->registered.fetch_add(1, std::memory_order_relaxed);  // relaxed: a hint
+    // relaxed: unregistered() needs only the count's modification order; this
+    // comes before the registration is published (waiters_for's CAS), so before
+    // its removal.
+    core_->registered.fetch_add(1, std::memory_order_relaxed);
     return w;
 }
 
@@ -213,7 +235,7 @@ bool usable(const fd_waiters* w) noexcept {
                 // Out of the dead runtime's epoll (its fd stays open while
                 // `current`, kept in mine->retired_, holds its core).
                 epoll_ctl(current->core_->epfd, EPOLL_CTL_DEL, fd, nullptr);
-                current->core_->registered.fetch_sub(1, std::memory_order_relaxed);  // relaxed: a hint
+                current->core_->unregistered();
             }
             return *mine;
         }
@@ -222,7 +244,7 @@ bool usable(const fd_waiters* w) noexcept {
         // garbage list. `existing` now holds the winner's; check it as above.
         mine->retired_ = nullptr;
         epoll_ctl(mine->core_->epfd, EPOLL_CTL_DEL, fd, nullptr);
-        mine->core_->registered.fetch_sub(1, std::memory_order_relaxed);  // relaxed: a hint
+        mine->core_->unregistered();
         here.discard(mine);
     }
 }
@@ -329,7 +351,7 @@ void close_waiters(std::atomic<void*>& slot) noexcept {
         }
     }
     epoll_ctl(w->core_->epfd, EPOLL_CTL_DEL, w->fd_, nullptr);
-    w->core_->registered.fetch_sub(1, std::memory_order_relaxed);  // relaxed: a hint
+    w->core_->unregistered();
     for (const to_resume& t : woken) {
         if (t.r == nullptr) continue;
         // Out of its scope before it resumes, so that no canceller looks for it

@@ -39,13 +39,21 @@ struct epoll_core {
     // worker dispatches this epoll's events (a socket that waits again, under a
     // later runtime, must move to that runtime's epoll: waiters_for).
     std::atomic<bool> orphaned{false};
-    // Sockets registered here and not yet closed; the home worker polls while it
-    // is non-zero (a registered socket is one some task reads or writes, so a
-    // readiness event may be due). Counted at registration and close, not per
-    // wait: a per-wait count cost two atomic read-modify-writes per request.
+    // Sockets registered here and not yet removed (closed, or moved to a later
+    // runtime's epoll); the home worker polls while it is non-zero (a registered
+    // socket is one some task reads or writes, so a readiness event may be due).
+    // Counted at registration and removal, not per wait: a per-wait count cost
+    // two atomic read-modify-writes per request. Once orphaned with none left,
+    // nothing uses epfd any more and it closes (close_epoll), even while retired
+    // registrations still hold the core.
     std::atomic<std::size_t> registered{0};
+    std::atomic<bool> epfd_closed{false};
 
     ~epoll_core();
+    // After the EPOLL_CTL_DEL of a registered socket.
+    void unregistered() noexcept;
+    // Closes epfd, once.
+    void close_epoll() noexcept;
     // Under garbage_mutex: queues `w` for the home worker's next free_garbage().
     void discard(fd_waiters* w);
     void free_garbage() noexcept;
