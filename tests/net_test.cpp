@@ -307,6 +307,10 @@ TEST_CASE("a bad address string is an error that names it") {
     const std::string with_nul = std::string("127.0.0.1") + '\0' + "junk";
     CHECK_THROWS_WITH(tcp_listener::bind(with_nul, 0), Catch::Contains("\"127.0.0.1\\0junk\" (port 0): the address contains a NUL byte"));
     CHECK_THROWS_WITH(rt.block_on(tcp_stream::connect(with_nul, 80)), Catch::Contains("NUL byte"));
+    // Brackets are for IPv6 only.
+    CHECK_THROWS_WITH(tcp_listener::bind("[127.0.0.1]", 0), Catch::Contains("not a numeric IPv4 or IPv6 address"));
+    CHECK_THROWS_WITH(tcp_listener::bind("[localhost]", 0), Catch::Contains("not a numeric IPv4 or IPv6 address"));
+    CHECK(tcp_listener::bind("[::1]", 0).local_address().host == "::1");
     CHECK_THROWS_WITH(tcp_listener::bind("127.0.0.1", 0, {.backlog = 0}),
                       Catch::Contains("listen_options.backlog=0"));
 }

@@ -30,11 +30,13 @@ sock_address parse_address(const std::string& host, std::uint16_t port, const ch
         throw io_error(EINVAL, std::string(call) + " \"" + weft::detail::printable(host) + "\" (port " +
                                    std::to_string(port) + "): the address contains a NUL byte");
     std::string h = host;
-    if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+    // Brackets set off an IPv6 address ("[::1]"); "[127.0.0.1]" is no address.
+    const bool bracketed = h.size() >= 2 && h.front() == '[' && h.back() == ']';
+    if (bracketed) h = h.substr(1, h.size() - 2);
     if (h.empty()) h = "0.0.0.0";
-    if (h == "localhost") h = "127.0.0.1";
+    if (h == "localhost" && !bracketed) h = "127.0.0.1";
     auto* v4 = reinterpret_cast<sockaddr_in*>(&a.storage);
-    if (inet_pton(AF_INET, h.c_str(), &v4->sin_addr) == 1) {
+    if ((!bracketed || h == "0.0.0.0") && inet_pton(AF_INET, h.c_str(), &v4->sin_addr) == 1) {
         v4->sin_family = AF_INET;
         v4->sin_port = htons(port);
         a.length = sizeof(sockaddr_in);
