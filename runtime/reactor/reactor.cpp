@@ -138,12 +138,26 @@ bool reactor::drain_inbox() {
         requests.swap(inbox_);
         inbox_size_.store(0, std::memory_order_relaxed);  // relaxed: under the lock
     }
-    for (io_op* op : requests) {
-        op->cancel_seen_ = true;
-        if (op->completed_)
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+        io_op* op = requests[i];
+        if (!op->completed_) {
+            try {
+                cancel_in_kernel(*op);  // its completion (likely -ECANCELED) resumes it
+            } catch (const io_error&) {
+                // No submission slot (the ring is backed up): ask again at the
+                // next poll, with the requests not yet seen. Until then the
+                // operation waits as if no cancel had come (cancel_seen_ unset:
+                // a completion meanwhile leaves it to that drain to resume).
+                std::lock_guard lock(inbox_mutex_);
+                inbox_.insert(inbox_.end(), requests.begin() + static_cast<std::ptrdiff_t>(i), requests.end());
+                inbox_size_.store(inbox_.size(), std::memory_order_relaxed);  // relaxed: under the lock
+                return true;
+            }
+            op->cancel_seen_ = true;
+        } else {
+            op->cancel_seen_ = true;
             resume(op->waiter_);
-        else
-            cancel_in_kernel(*op);  // its completion (likely -ECANCELED) resumes it
+        }
     }
     return true;
 }
