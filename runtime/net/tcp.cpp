@@ -155,6 +155,13 @@ void socket_handle::close() noexcept {
     if (fd < 0) return;
     const int f = std::exchange(fd, -1);
     weft::detail::close_waiters(poll_state);
+    // A ring operation may still be queued with this descriptor's number: keep
+    // the number ours, wake the operations (shut down), and let the last call
+    // close it. The shutdown comes before the closed bit: once the bit is set,
+    // that last call may close the descriptor on another thread at any moment,
+    // and a new socket may take its number. relaxed: a call that ends right
+    // after this load only leaves a shutdown the close makes moot anyway.
+    if (pending.load(std::memory_order_relaxed) != 0) ::shutdown(f, SHUT_RDWR);
     // acq_rel: acquire, so that the io_uring calls that have ended (their guards'
     // release fetch_sub) used the descriptor before we close it; release, for the
     // guard that closes it instead.
@@ -162,11 +169,7 @@ void socket_handle::close() noexcept {
     if (calls == 0) {
         pending.store(0, std::memory_order_relaxed);  // no guard exists to see the bit
         ::close(f);
-        return;
     }
-    // A ring operation may still be queued with this descriptor's number: keep
-    // the number ours, wake the operations, and let the last call close it.
-    ::shutdown(f, SHUT_RDWR);
 }
 
 void socket_handle::reset() noexcept {
