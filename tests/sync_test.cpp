@@ -574,6 +574,7 @@ weft::task<std::string> send_fragile(weft::channel<fragile>& ch, int v) {
 }
 
 TEST_CASE("channel: a value whose move throws fails the call that moved it, and no other value is lost", "[sync]") {
+    fragile::throw_on = 0;
     weft::runtime rt(weft::config{.workers = 1});
     rt.block_on([]() -> weft::task<void> {
         {
@@ -591,24 +592,31 @@ TEST_CASE("channel: a value whose move throws fails the call that moved it, and 
             CHECK(received == 2);
         }
         {
-            // Full, a sender waits; a receive takes the buffered value, and moving
-            // the sender's value into the freed place throws: the receive still
-            // returns its value, the sender's send fails.
+            // Full, two senders wait; a receive takes the buffered value, and
+            // moving the first sender's value into the freed place throws: the
+            // receive still returns its value, that send fails, and the second
+            // sender's value takes the place.
             weft::channel<fragile> ch(1);
             co_await ch.send(fragile(1));
             weft::join_handle<std::string> sender = weft::spawn(send_fragile(ch, 2));
-            co_await weft::yield();  // the sender waits now
-            fragile::throw_on = 2;  // out of the buffer: fine; the sender's value: throws
+            co_await weft::yield();  // one worker: the sender waits now
+            weft::join_handle<std::string> next_sender = weft::spawn(send_fragile(ch, 3));
+            co_await weft::yield();  // and the next one behind it
+            fragile::throw_on = 2;  // out of the buffer: fine; the first sender's value: throws
             std::optional<fragile> got = co_await ch.recv();
             REQUIRE(got.has_value());
             CHECK(got->v == 1);
             const std::string send_error = co_await sender;
             CHECK(send_error == "fragile: move failed");
-            CHECK(ch.size() == 0);
-            // Still usable.
-            co_await ch.send(fragile(3));
+            const std::string next_send_error = co_await next_sender;
+            CHECK(next_send_error.empty());
+            CHECK(ch.size() == 1);
             const int third = co_await receive_fragile(ch);
             CHECK(third == 3);
+            // Still usable.
+            co_await ch.send(fragile(5));
+            const int fifth = co_await receive_fragile(ch);
+            CHECK(fifth == 5);
         }
         {
             // Moving the oldest value out throws: the receive fails, the value stays.

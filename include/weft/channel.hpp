@@ -68,7 +68,8 @@ public:
                 detail::suspend_waiter(waiter_, h, ch_.guard_, ch_.receivers_, "weft::channel::recv",
                                        [this] { return ch_.recv_now(value_, to_wake_); });
             if (suspended) return true;  // we may already be running elsewhere: touch nothing
-            if (to_wake_ != nullptr) detail::wake(*to_wake_);  // a sender whose value we took
+            // Senders whose values we took (or failed to).
+            if (to_wake_ != nullptr) detail::wake_all(to_wake_, detail::sync_waiter::outcome::granted);
             return false;
         }
         std::optional<T> await_resume() {
@@ -127,7 +128,7 @@ public:
             if (size_ == 0) return out;
             recv_now(out, to_wake);
         }
-        if (to_wake != nullptr) detail::wake(*to_wake);
+        if (to_wake != nullptr) detail::wake_all(to_wake, detail::sync_waiter::outcome::granted);
         return out;
     }
 
@@ -201,7 +202,8 @@ private:
 
     // Under guard_. A buffered value moves to `out`; the first waiting sender (the
     // buffer was full) then moves its value into the freed place and is returned
-    // in `to_wake`. Empty and closed: true with `out` empty. Empty: false.
+    // in `to_wake`, a chain for wake_all(). Empty and closed: true with `out`
+    // empty. Empty: false.
     bool recv_now(std::optional<T>& out, detail::sync_waiter*& to_wake) {
         if (size_ == 0) return closed_;
         std::optional<T>& front = ring_[head_].value;
@@ -209,20 +211,22 @@ private:
         front.reset();
         head_ = (head_ + 1) % capacity_;
         --size_;
-        if (detail::sync_waiter* s = senders_.pop_front()) {
+        // The first waiting sender's value fills the freed place. If its move
+        // throws, our value is taken already, so the receive succeeds; that send
+        // fails with the move's exception and the next sender is asked. Every
+        // sender unqueued here is woken, as a chain (wake_all).
+        detail::sync_waiter** link = &to_wake;
+        while (detail::sync_waiter* s = senders_.pop_front()) {
             auto* offer = static_cast<send_awaiter*>(s->slot_);
+            *link = s;  // unqueued: its next_waiter_ is null
+            link = &s->next_waiter_;
             try {
                 ring_[(head_ + size_) % capacity_].value.emplace(std::move(offer->value_));
                 ++size_;
+                break;
             } catch (...) {
-                // Our value is taken already, so the receive succeeds; the send
-                // whose value could not move fails with the move's exception.
-                // (Other senders may still wait with a place free: the next
-                // receive serves them.)
                 offer->failed_ = std::current_exception();
             }
-            s->outcome_ = detail::sync_waiter::outcome::granted;
-            to_wake = s;
         }
         return true;
     }
