@@ -310,6 +310,7 @@ TEST_CASE("a bad address string is an error that names it") {
     // Brackets are for IPv6 only.
     CHECK_THROWS_WITH(tcp_listener::bind("[127.0.0.1]", 0), Catch::Contains("not a numeric IPv4 or IPv6 address"));
     CHECK_THROWS_WITH(tcp_listener::bind("[localhost]", 0), Catch::Contains("not a numeric IPv4 or IPv6 address"));
+    CHECK_THROWS_WITH(tcp_listener::bind("[0.0.0.0]", 0), Catch::Contains("not a numeric IPv4 or IPv6 address"));
     CHECK(tcp_listener::bind("[::1]", 0).local_address().host == "::1");
     CHECK_THROWS_WITH(tcp_listener::bind("127.0.0.1", 0, {.backlog = 0}),
                       Catch::Contains("listen_options.backlog=0"));

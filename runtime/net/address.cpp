@@ -32,11 +32,14 @@ sock_address parse_address(const std::string& host, std::uint16_t port, const ch
     std::string h = host;
     // Brackets set off an IPv6 address ("[::1]"); "[127.0.0.1]" is no address.
     const bool bracketed = h.size() >= 2 && h.front() == '[' && h.back() == ']';
-    if (bracketed) h = h.substr(1, h.size() - 2);
+    if (bracketed) {
+        h = h.substr(1, h.size() - 2);
+        if (h.empty()) h = "::";  // "[]": IPv6's every-interface address
+    }
     if (h.empty()) h = "0.0.0.0";
     if (h == "localhost" && !bracketed) h = "127.0.0.1";
     auto* v4 = reinterpret_cast<sockaddr_in*>(&a.storage);
-    if ((!bracketed || h == "0.0.0.0") && inet_pton(AF_INET, h.c_str(), &v4->sin_addr) == 1) {
+    if (!bracketed && inet_pton(AF_INET, h.c_str(), &v4->sin_addr) == 1) {
         v4->sin_family = AF_INET;
         v4->sin_port = htons(port);
         a.length = sizeof(sockaddr_in);
