@@ -161,27 +161,80 @@ TEST_CASE("shutdown with a read and a write blocked on FIFOs that never get a pe
 }
 
 TEST_CASE("a join_handle dropped after its runtime frees a timeout whose deadline fired while its task could not stop") {
-    // On epoll a FIFO's open runs on the blocking pool and cannot be cancelled:
-    // the deadline fires, and the timeout waits for its task. The runtime's
-    // shutdown then cuts the open short, leaving the frame to the handle, which
-    // drops it after the runtime (and its timer wheels) are gone: disarming the
-    // fired deadline must not touch the wheel. io_uring cancels the open, so
-    // there the timeout just finishes.
+    // A regular file's write is not cut short (not on epoll's blocking pool,
+    // where only calls that may block for good are, nor by io_uring): the
+    // deadline fires, and the timeout waits for its task. The runtime's shutdown
+    // then leaves the frame to the handle, which drops it after the runtime (and
+    // its timer wheels) are gone: disarming the fired deadline must not touch
+    // the wheel. (A write that beats the 50 ms just lets the timeout finish.)
     WEFT_FOR_EACH_BACKEND(cfg, 2);
-    const std::string fifo = temp_path("fifo_timeout");
-    ::unlink(fifo.c_str());
-    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const std::string path = temp_path("slow_write_" + backend_name);
+    const std::string data(std::size_t{256} << 20, 'w');
     const std::int64_t frames_before = weft_test::live_frames();
     {
         weft_test::watchdog guard("dropping a handle after its runtime", std::chrono::seconds(60));
-        weft::join_handle<std::optional<std::string>> h;
+        weft::join_handle<bool> h;
         {
             weft::runtime rt(cfg);
-            h = rt.spawn(weft::timeout(std::chrono::milliseconds(5), weft::fs::read_file(fifo)));
+            h = rt.spawn(weft::timeout(std::chrono::milliseconds(5), weft::fs::write_file(path, data)));
             std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the deadline passes meanwhile
         }
         h = {};
     }
     CHECK(weft_test::live_frames() == frames_before);
-    ::unlink(fifo.c_str());
+    ::unlink(path.c_str());
+}
+
+weft::task<void> time_out_on_fifos(std::string in, std::string out, std::string regular) {
+    for (int round = 0; round < 4; ++round) {
+        // With one pool thread on epoll, the read holds it, blocked in open, and
+        // the write waits in the queue behind it: one is cut short in its call,
+        // the other never runs.
+        auto [read, wrote] = co_await weft::when_all(weft::timeout(std::chrono::milliseconds(20), weft::fs::read_file(in)),
+                                                     weft::timeout(std::chrono::milliseconds(20),
+                                                                   weft::fs::write_file(out, "never read")));
+        CHECK_FALSE(read.has_value());
+        CHECK_FALSE(wrote);
+    }
+    co_await weft::fs::write_file(regular, "still works");
+    const std::string back = co_await weft::fs::read_file(regular);
+    CHECK(back == "still works");
+}
+
+TEST_CASE("timeout cuts short a read and a write blocked on FIFOs with no peer; file I/O works after") {
+    WEFT_FOR_EACH_BACKEND(cfg_any, 2);
+    weft::config cfg = cfg_any;
+    cfg.blocking_threads = 1;
+    const std::string in = temp_path("fifo_cut_in");
+    const std::string out = temp_path("fifo_cut_out");
+    const std::string regular = temp_path("after_cut_" + backend_name);
+    ::unlink(in.c_str());
+    ::unlink(out.c_str());
+    REQUIRE(::mkfifo(in.c_str(), 0600) == 0);
+    REQUIRE(::mkfifo(out.c_str(), 0600) == 0);
+    const int fds_before = weft_test::open_fds();
+    const std::int64_t frames_before = weft_test::live_frames();
+    {
+        weft_test::watchdog guard("timeouts over blocked FIFO opens", std::chrono::seconds(60));
+        weft::runtime rt(cfg);
+        rt.block_on(time_out_on_fifos(in, out, regular));
+        // No pool thread is left blocked in an open.
+        if (std::ifstream("/proc/self/syscall").good())
+            CHECK(weft_test::eventually([&] { return threads_in_openat(cfg.thread_name + "-io") == 0; }));
+        // A FIFO that gets its peer still works (on epoll: on a new pool thread).
+        auto reading = rt.spawn(weft::fs::read_file(in));
+        int fd = -1;
+        CHECK(weft_test::eventually(
+            [&] { return (fd = ::open(in.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC)) >= 0; }, std::chrono::seconds(10)));
+        if (fd >= 0) {
+            CHECK(::write(fd, "met", 3) == 3);
+            ::close(fd);
+        }
+        CHECK(rt.block_on(std::move(reading)) == (fd >= 0 ? "met" : ""));
+    }
+    CHECK(weft_test::open_fds() == fds_before);
+    CHECK(weft_test::live_frames() == frames_before);
+    ::unlink(in.c_str());
+    ::unlink(out.c_str());
+    ::unlink(regular.c_str());
 }

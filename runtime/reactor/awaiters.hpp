@@ -72,13 +72,21 @@ public:
         resumed_ = true;
         cancel_scope::remove(op_);
         // acquire: pairs with the canceller's CAS; see INV-OP in io_op.hpp.
-        if (cancelled_ || (op_.result_ == -ECANCELED &&
+        if (cancelled_ || (cut_short(op_.result_) &&
                            op_.state_.load(std::memory_order_acquire) == io_op::k_cancel_requested))
             throw cancelled{};
         return op_.result_;
     }
 
 private:
+    // What an operation our cancel stopped completes with: -ECANCELED, or, for
+    // one the kernel ran in a worker thread and interrupted there (a FIFO's
+    // openat), -EINTR or the kernel's restart codes (ERESTARTSYS and its kin,
+    // 512..516), which some kernels let through.
+    static bool cut_short(int result) noexcept {
+        return result == -ECANCELED || result == -EINTR || (result <= -512 && result >= -516);
+    }
+
     // Any thread, under the scope's lock (INV-OP).
     static void on_cancel(cancellable& c) noexcept {
         auto& op = static_cast<io_op&>(c);
@@ -161,26 +169,51 @@ private:
 };
 
 // co_await blocking_call(f) runs f() on the runtime's blocking pool and resumes
-// the task on any worker; rethrows what f threw. Not cancellable: a cancelled
-// task sees weft::cancelled at its next await after f returns. At shutdown, a
-// call f makes inside a cancel_point is cut short (blocking_pool::stop) and the
-// task is never resumed: its owner destroys it.
+// the task on any worker; rethrows what f threw. Cancelled while queued, f never
+// runs; while f runs, a call f makes inside a cancel_point (one that may block
+// for good) is cut short; either way the task gets weft::cancelled. Otherwise f
+// finishes and the task sees the cancellation at its next await. At shutdown,
+// such a call is cut short too (blocking_pool::stop) and the task is never
+// resumed: its owner destroys it.
 template <class F>
-class blocking_call : public blocking_pool::job {
+class blocking_call : public blocking_pool::job, public cancellable {
 public:
     explicit blocking_call(F f) : f_(std::move(f)) {}
+    blocking_call(const blocking_call&) = delete;
+    blocking_call& operator=(const blocking_call&) = delete;
+    // A frame destroyed while suspended (shutdown: the pool has stopped, so no
+    // thread runs the job any more); only the scope may still list us.
+    ~blocking_call() { cancel_scope::remove(*this); }
 
     bool await_ready() const noexcept { return false; }
-    void await_suspend(std::coroutine_handle<> h) {
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> h) {
         worker_context* w = tls_worker;
         if (w == nullptr) throw usage_error("weft file I/O called outside a weft worker: await it from a weft task");
         waiter_ = h;
         sched_ = w->scheduler_;
+        runtime_id_ = w->runtime_id_;
         run_ = &run;
         done_ = &done;
-        sched_->blocking().submit(*this);
+        cancel_ = &on_cancel;
+        cancel_scope* scope = scope_of(h);
+        if (scope != nullptr && (scope->cancelled() || !scope->add(*this))) {
+            cancelled_ = true;
+            return false;
+        }
+        try {
+            sched_->blocking().submit(*this);
+        } catch (...) {  // no thread could start; nothing was queued
+            cancel_scope::remove(*this);
+            throw;
+        }
+        return true;  // a canceller or a pool thread may resume us already
     }
     void await_resume() {
+        // remove() waits for a canceller inside on_cancel now. cancelled_ was
+        // written under the pool's mutex before whoever resumed us did.
+        cancel_scope::remove(*this);
+        if (cancelled_) throw cancelled{};
         if (error_) std::rethrow_exception(error_);
     }
 
@@ -190,7 +223,7 @@ private:
         try {
             self.f_();
         } catch (...) {
-            if (cancel_point::unwinding()) throw;  // cancelled at shutdown: let it unwind
+            if (cancel_point::unwinding()) throw;  // cut short (stop or cancel): let it unwind
             self.error_ = std::current_exception();
         }
     }
@@ -199,10 +232,18 @@ private:
         auto& self = static_cast<blocking_call&>(j);
         self.sched_->resume_anywhere(self.waiter_);
     }
+    // Any thread, under the scope's lock. A job still queued never runs: we
+    // resume its task; a running one is cut short if it is in (or reaches) a
+    // call that may block for good, and its thread resumes the task.
+    static void on_cancel(cancellable& c) noexcept {
+        auto& self = static_cast<blocking_call&>(c);
+        if (self.sched_->blocking().cancel(self)) resume_task_of(self.runtime_id_, self.waiter_);
+    }
 
     F f_;
     std::coroutine_handle<> waiter_ = nullptr;
     scheduler* sched_ = nullptr;
+    std::uint64_t runtime_id_ = 0;
     std::exception_ptr error_;
 };
 

@@ -38,19 +38,21 @@ void blocking_pool::stop() noexcept {
     {
         std::lock_guard lock(mutex_);
         stopping_ = true;
+        for (job* j : jobs_) j->stage_ = job::stage::finished;
         jobs_.clear();
         // A thread inside a job gets a cancellation request. Deferred, and
         // disabled outside cancel_points: it acts only in (or at the next) call
         // the job marked as one; a job that makes none just finishes, and the
         // request dies with the thread. Under the lock, so a thread that left
-        // its job (it clears its flag under the lock) is not cancelled.
-        for (std::size_t i = 0; i < threads_.size(); ++i)
-            if (running_job_[i]) pthread_cancel(threads_[i].native_handle());
+        // its job (it clears busy under the lock) is not cancelled. One that a
+        // cancel() sent a request already needs no second one.
+        for (thread_slot& t : threads_)
+            if (t.busy && !t.doomed) pthread_cancel(t.thread.native_handle());
     }
     cv_.notify_all();
-    for (std::thread& t : threads_) t.join();
+    for (thread_slot& t : threads_)
+        if (t.thread.joinable()) t.thread.join();
     threads_.clear();
-    running_job_.clear();
 }
 
 void blocking_pool::submit(job& j) {
@@ -59,21 +61,69 @@ void blocking_pool::submit(job& j) {
     // A new thread when no idle one is left over for this job. Busy threads do
     // not count: a job may block for long (a FIFO's open), and the next must not
     // queue behind it while the pool has room for another thread.
-    if (threads_.size() < threads_wanted_ && idle_ <= jobs_.size()) {
-        const std::size_t index = threads_.size();
-        running_job_.push_back(false);
+    if (live_ < threads_wanted_ && idle_ <= jobs_.size()) {
+        // The slot of a thread that exited after a cancel(), or a new one. Such
+        // a thread touches nothing of the pool after setting `exited` (under the
+        // lock we hold), so joining it here waits for no lock of ours.
+        thread_slot* slot = nullptr;
+        for (thread_slot& t : threads_)
+            if (t.exited) {
+                slot = &t;
+                break;
+            }
+        if (slot != nullptr) {
+            slot->thread.join();
+            *slot = thread_slot{};
+        } else {
+            slot = &threads_.emplace_back();
+        }
+        const std::size_t index = static_cast<std::size_t>(slot - &threads_.front());
         try {
-            threads_.emplace_back([this, index] { loop(index); });
+            slot->thread = std::thread([this, slot] { loop(*slot); });
         } catch (...) {
-            running_job_.pop_back();  // no thread: the books stay as they were
+            slot->exited = true;  // no thread: the slot waits for the next one
             throw;
         }
+        ++live_;
         ++idle_;  // it waits for the mutex we hold, then for work
         const std::string name = thread_name_ + "-io" + std::to_string(index);
-        pthread_setname_np(threads_.back().native_handle(), name.substr(0, 15).c_str());
+        pthread_setname_np(slot->thread.native_handle(), name.substr(0, 15).c_str());
     }
+    j.stage_ = job::stage::queued;
     jobs_.push_back(&j);
     cv_.notify_one();
+}
+
+bool blocking_pool::cancel(job& j) noexcept {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return false;
+    if (j.stage_ == job::stage::queued) {
+        std::erase(jobs_, &j);
+        j.stage_ = job::stage::finished;
+        j.cancelled_ = true;
+        return true;
+    }
+    if (j.stage_ == job::stage::running && !j.slot_->doomed) {
+        // Under the lock: the thread is still inside this job (it clears busy
+        // under the lock), so the request cannot reach a later job's call;
+        // doomed makes the thread exit before it takes another.
+        j.slot_->doomed = true;
+        pthread_cancel(j.slot_->thread.native_handle());
+    }
+    return false;
+}
+
+bool blocking_pool::job_ended(job& j, thread_slot& slot) noexcept {
+    j.stage_ = job::stage::finished;
+    j.slot_ = nullptr;
+    slot.busy = false;
+    if (slot.doomed || stopping_) {
+        slot.exited = true;
+        --live_;
+        return true;
+    }
+    ++idle_;
+    return false;
 }
 
 void block_sigpipe_here() noexcept {
@@ -83,24 +133,59 @@ void block_sigpipe_here() noexcept {
     pthread_sigmask(SIG_BLOCK, &pipe_only, nullptr);
 }
 
-void blocking_pool::loop(std::size_t index) {
+// Around a job's run_: when a cancellation cuts its call short, the thread
+// unwinds through here (and then exits). The job's task is resumed with
+// cancelled_ set if cancel() did it; at stop() it stays suspended for its owner.
+struct blocking_pool::cut_short_watch {
+    blocking_pool& pool;
+    job& j;
+    thread_slot& slot;
+    bool returned = false;
+
+    ~cut_short_watch() {
+        if (returned) return;
+        bool resume;
+        {
+            std::lock_guard lock(pool.mutex_);
+            resume = !pool.stopping_;
+            j.cancelled_ = true;
+            pool.job_ended(j, slot);  // doomed or stopping: the thread exits
+        }
+        if (resume) j.done_(j);
+    }
+};
+
+
+void blocking_pool::loop(thread_slot& slot) {
     block_sigpipe_here();
-    // Cancellable only inside cancel_points (stop()).
+    // Cancellable only inside cancel_points (stop(), cancel()).
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, nullptr);
     std::unique_lock lock(mutex_);
     for (;;) {
         cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
-        if (stopping_) return;
+        if (stopping_) {
+            slot.exited = true;
+            --live_;
+            return;
+        }
         job* j = jobs_.front();
         jobs_.pop_front();
         --idle_;
-        running_job_[index] = true;
+        slot.busy = true;
+        j->stage_ = job::stage::running;
+        j->slot_ = &slot;
         lock.unlock();
-        j->run_(*j);  // a cancellation by stop() unwinds from here, unlocked
-        j->done_(*j);
+        {
+            cut_short_watch watch{*this, *j, slot};
+            j->run_(*j);  // a cancellation by stop() or cancel() unwinds from here, unlocked
+            watch.returned = true;
+        }
         lock.lock();
-        running_job_[index] = false;
-        ++idle_;
+        const bool exit = job_ended(*j, slot);
+        lock.unlock();
+        j->done_(*j);  // the task may free the job now: touch it no more
+        if (exit) return;
+        lock.lock();
     }
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cerrno>
+#include <cstdint>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -15,10 +16,11 @@
 namespace weft::detail {
 
 // A blocking system call made by a job inside a cancel_point can be cut short
-// by stop() (a FIFO's open waits for a peer that may never come): the pool
-// threads run with POSIX thread cancellation disabled, and a cancel_point enables
-// it for the one call. A cancelled call does not return: the thread unwinds
-// (glibc's forced unwind runs the destructors on the way) and exits.
+// by stop() or cancel() (a FIFO's open waits for a peer that may never come):
+// the pool threads run with POSIX thread cancellation disabled, and a
+// cancel_point enables it for the one call. A cancelled call does not return:
+// the thread unwinds (glibc's forced unwind runs the destructors on the way) and
+// exits.
 class cancel_point {
 public:
     // `enable` false: no cancel point (a call that returns in bounded time, such
@@ -61,16 +63,32 @@ auto in_cancel_point(bool enable, F f) {
 // MSG_NOSIGNAL.)
 void block_sigpipe_here() noexcept;
 
+// One pool thread; its flags under the pool's mutex.
+struct thread_slot {
+    std::thread thread;
+    bool busy = false;    // inside a job
+    bool doomed = false;  // a cancel() sent it a cancellation request: exits after its job
+    bool exited = false;  // left loop(), or about to: join before reuse
+};
+
 class blocking_pool {
 public:
     struct job {
         // Runs on a pool thread. Its only exception is the forced unwind of a
-        // cancel_point cut short by stop(), which it must let through (then
-        // done_ does not run; see cancel_point::unwinding); it reports any
-        // other failure through the job.
-        // Then done_ runs on the pool thread too.
+        // cancel_point cut short by stop() or cancel(), which it must let
+        // through (see cancel_point::unwinding); it reports any other failure
+        // through the job. Then done_ runs on the pool thread too (after a
+        // cut-short call only if cancel() did it and the pool is not stopping).
         void (*run_)(job&) = nullptr;
         void (*done_)(job&) noexcept = nullptr;
+
+        // Under the pool's mutex until done_ runs (then the job's task reads it):
+        // where the job is, and whether cancel() kept it from running or cut its
+        // call short (then done_ runs all the same, unless the pool is stopping).
+        enum class stage : std::uint8_t { waiting, queued, running, finished };
+        stage stage_ = stage::waiting;
+        bool cancelled_ = false;
+        thread_slot* slot_ = nullptr;  // while running: its thread
     };
 
     blocking_pool(unsigned threads, const std::string& thread_name);
@@ -83,9 +101,22 @@ public:
     // destroyed by their owners at shutdown, after this.
     void stop() noexcept;
     void submit(job& j);
+    // Any thread. A queued job is taken out: true, and done_ does not run (the
+    // caller resumes its task; cancelled_ is set). A running job's thread gets a
+    // cancellation request: a call of the job inside a cancel_point is cut short,
+    // and done_ then runs with cancelled_ set; a job that makes no such call
+    // finishes as usual. Either way that thread exits after the job, since the
+    // request stays pending for the next cancel_point it would reach. False
+    // otherwise (the job finished, or the pool is stopping).
+    bool cancel(job& j) noexcept;
 
 private:
-    void loop(std::size_t index);
+    struct cut_short_watch;
+
+    void loop(thread_slot& slot);
+    // Under mutex_: the job ended (normally or cut short) on `slot`'s thread;
+    // true if that thread must exit now.
+    bool job_ended(job& j, thread_slot& slot) noexcept;
 
     const unsigned threads_wanted_;
     const std::string thread_name_;
@@ -93,9 +124,11 @@ private:
     std::condition_variable cv_;
     std::deque<job*> jobs_;
     bool stopping_ = false;
-    std::vector<std::thread> threads_;  // started on the first submit
-    std::vector<bool> running_job_;     // under mutex_: per thread, inside a job
-    std::size_t idle_ = 0;              // under mutex_: threads waiting for a job
+    // Started on demand (submit); a slot whose thread exited after a cancel()
+    // is joined and reused. Stable addresses: a running job points at its slot.
+    std::deque<thread_slot> threads_;
+    std::size_t live_ = 0;  // under mutex_: threads not exited
+    std::size_t idle_ = 0;  // under mutex_: threads waiting for a job
 };
 
 }  // namespace weft::detail
