@@ -25,6 +25,14 @@ std::string temp_path(const std::string& name) {
     return "/tmp/weft_fs_test_" + std::to_string(::getpid()) + "_" + name;
 }
 
+// A new FIFO at temp_path(name) (one left by an earlier run is replaced).
+std::string fresh_fifo(const std::string& name) {
+    const std::string path = temp_path(name);
+    ::unlink(path.c_str());
+    REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
+    return path;
+}
+
 // Threads of this process whose name starts with `prefix` and that are blocked
 // in openat (/proc/self/task/*/syscall starts with its number while it waits).
 int threads_in_openat(const std::string& prefix) {
@@ -92,9 +100,7 @@ TEST_CASE("file errors name the path") {
 
 TEST_CASE("read_file of a FIFO waits for its writer, as a plain open does") {
     WEFT_FOR_EACH_BACKEND(cfg, 2);
-    const std::string fifo = temp_path("fifo_wait_" + backend_name);
-    ::unlink(fifo.c_str());
-    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const std::string fifo = fresh_fifo("fifo_wait_" + backend_name);
     weft::runtime rt(cfg);
     auto reading = rt.spawn(weft::fs::read_file(fifo));
     std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the open starts first, as a rule
@@ -131,12 +137,8 @@ TEST_CASE("write_file to a pipe whose reader is gone fails with EPIPE instead of
 
 TEST_CASE("shutdown with a read and a write blocked on FIFOs that never get a peer") {
     WEFT_FOR_EACH_BACKEND(cfg, 2);
-    const std::string in = temp_path("fifo_in");
-    const std::string out = temp_path("fifo_out");
-    ::unlink(in.c_str());
-    ::unlink(out.c_str());
-    REQUIRE(::mkfifo(in.c_str(), 0600) == 0);
-    REQUIRE(::mkfifo(out.c_str(), 0600) == 0);
+    const std::string in = fresh_fifo("fifo_in");
+    const std::string out = fresh_fifo("fifo_out");
     const int fds_before = weft_test::open_fds();
     const std::int64_t frames_before = weft_test::live_frames();
     {
@@ -205,13 +207,9 @@ TEST_CASE("timeout cuts short a read and a write blocked on FIFOs with no peer; 
     WEFT_FOR_EACH_BACKEND(cfg_any, 2);
     weft::config cfg = cfg_any;
     cfg.blocking_threads = 1;
-    const std::string in = temp_path("fifo_cut_in");
-    const std::string out = temp_path("fifo_cut_out");
+    const std::string in = fresh_fifo("fifo_cut_in");
+    const std::string out = fresh_fifo("fifo_cut_out");
     const std::string regular = temp_path("after_cut_" + backend_name);
-    ::unlink(in.c_str());
-    ::unlink(out.c_str());
-    REQUIRE(::mkfifo(in.c_str(), 0600) == 0);
-    REQUIRE(::mkfifo(out.c_str(), 0600) == 0);
     const int fds_before = weft_test::open_fds();
     const std::int64_t frames_before = weft_test::live_frames();
     {
