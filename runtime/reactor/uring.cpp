@@ -142,10 +142,16 @@ std::size_t uring_reactor::reap() {
 void uring_reactor::poll_backend(std::int64_t timeout_ns) {
     if (!wake_armed_ && !closing()) arm_wake_read();
     if (timeout_ns == 0) {
-        if (io_uring_sq_ready(&ring_) != 0)
+        if (setup_flags_ & IORING_SETUP_DEFER_TASKRUN)
+            // Deferred completions (a socket's poll that fired, a cancelled
+            // operation) are posted only on request, so every poll asks, also
+            // when it submits: a plain submit does not, and a worker that always
+            // had something to submit never saw them (a cancelled FIFO read
+            // beside a loop of file reads hung for good). One system call, as
+            // before.
+            io_uring_submit_and_get_events(&ring_);
+        else if (io_uring_sq_ready(&ring_) != 0)
             io_uring_submit(&ring_);
-        else if (setup_flags_ & IORING_SETUP_DEFER_TASKRUN)
-            io_uring_get_events(&ring_);  // deferred completions are posted only on request
     } else {
         __kernel_timespec ts{};
         __kernel_timespec* tsp = nullptr;
