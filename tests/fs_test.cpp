@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <optional>
@@ -234,5 +235,92 @@ TEST_CASE("timeout cuts short a read and a write blocked on FIFOs with no peer; 
     CHECK(weft_test::live_frames() == frames_before);
     ::unlink(in.c_str());
     ::unlink(out.c_str());
+    ::unlink(regular.c_str());
+}
+
+weft::task<std::optional<std::string>> timed_out_read_beside(std::string fifo, std::string regular, bool& other_done) {
+    auto [blocked, other] = co_await weft::when_all(weft::timeout(std::chrono::milliseconds(50), weft::fs::read_file(fifo)),
+                                                    weft::fs::read_file(regular));
+    other_done = other == "queued behind";
+    co_return blocked;
+}
+
+TEST_CASE("a file call queued behind one that a cancel cuts short still runs") {
+    // One pool thread on epoll: the FIFO's open holds it, the regular file's read
+    // waits in the queue; the cut-short thread exits, and another must take the
+    // queue's job then, not at the next submit.
+    WEFT_FOR_EACH_BACKEND(cfg_any, 2);
+    weft::config cfg = cfg_any;
+    cfg.blocking_threads = 1;
+    const std::string fifo = fresh_fifo("fifo_ahead");
+    const std::string regular = temp_path("queued_behind_" + backend_name);
+    {
+        weft_test::watchdog guard("a read queued behind a cut-short open", std::chrono::seconds(60));
+        weft::runtime rt(cfg);
+        rt.block_on(weft::fs::write_file(regular, "queued behind"));
+        bool other_done = false;
+        CHECK_FALSE(rt.block_on(timed_out_read_beside(fifo, regular, other_done)).has_value());
+        CHECK(other_done);
+    }
+    ::unlink(fifo.c_str());
+    ::unlink(regular.c_str());
+}
+
+TEST_CASE("a file call cancelled the moment it starts is never lost", "[stress]") {
+    // The cancel lands anywhere from before the call is queued to while it is
+    // blocked in the FIFO's open: each one must end the call. A lost one would
+    // block for good; a helper thread then opens the FIFO after 2 s, so the read
+    // returns a value instead and the test fails rather than hangs.
+    WEFT_FOR_EACH_BACKEND(cfg, 2);
+    const std::string fifo = fresh_fifo("fifo_cancel_at_once_" + backend_name);
+    const std::string regular = temp_path("busy_" + backend_name);
+    std::atomic<int> current{-1};
+    std::atomic<bool> done{false};
+    std::thread rescuer([&] {
+        int last = -2;
+        auto since = std::chrono::steady_clock::now();
+        while (!done.load()) {
+            const int now = current.load();
+            if (now != last) {
+                last = now;
+                since = std::chrono::steady_clock::now();
+            } else if (now >= 0 && std::chrono::steady_clock::now() - since > std::chrono::seconds(2)) {
+                const int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+                if (fd >= 0) ::close(fd);
+                since = std::chrono::steady_clock::now();
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+    });
+    int lost = 0;
+    {
+        weft::runtime rt(cfg);
+        rt.block_on(weft::fs::write_file(regular, "busy"));
+        // Regular reads alongside keep the pool's lock and threads busy.
+        std::atomic<bool> stop_busy{false};
+        auto busy = rt.spawn([](std::string path, std::atomic<bool>& stop) -> weft::task<void> {
+            while (!stop.load()) (void)co_await weft::fs::read_file(path);
+        }(regular, stop_busy));
+        for (int i = 0; i < 2000; ++i) {
+            current.store(i);
+            auto h = rt.spawn(weft::fs::read_file(fifo));
+            const auto start = std::chrono::steady_clock::now();
+            const auto delay = std::chrono::nanoseconds((i * 37) % 60000);
+            while (std::chrono::steady_clock::now() - start < delay) {
+            }
+            h.cancel();
+            try {
+                (void)rt.block_on(std::move(h));
+                ++lost;
+            } catch (const weft::cancelled&) {
+            }
+        }
+        stop_busy.store(true);
+        rt.block_on(std::move(busy));
+    }
+    done.store(true);
+    rescuer.join();
+    CHECK(lost == 0);
+    ::unlink(fifo.c_str());
     ::unlink(regular.c_str());
 }

@@ -201,13 +201,16 @@ public:
             cancelled_ = true;
             return false;
         }
+        bool queued;
         try {
-            sched_->blocking().submit(*this);
+            queued = sched_->blocking().submit(*this);
         } catch (...) {  // no thread could start; nothing was queued
             cancel_scope::remove(*this);
             throw;
         }
-        return true;  // a canceller or a pool thread may resume us already
+        // Queued: a canceller or a pool thread may resume us already. Not
+        // queued: cancelled between add() and submit(); resume now.
+        return queued;
     }
     void await_resume() {
         // remove() waits for a canceller inside on_cancel now. cancelled_ was

@@ -55,60 +55,86 @@ void blocking_pool::stop() noexcept {
     threads_.clear();
 }
 
-void blocking_pool::submit(job& j) {
+bool blocking_pool::submit(job& j) {
     std::lock_guard lock(mutex_);
-    if (stopping_) return;  // shutdown: the task stays suspended for its owner
-    // A new thread when no idle one is left over for this job. Busy threads do
-    // not count: a job may block for long (a FIFO's open), and the next must not
-    // queue behind it while the pool has room for another thread.
-    if (live_ < threads_wanted_ && idle_ <= jobs_.size()) {
-        // The slot of a thread that exited after a cancel(), or a new one. Such
-        // a thread touches nothing of the pool after setting `exited` (under the
-        // lock we hold), so joining it here waits for no lock of ours.
-        thread_slot* slot = nullptr;
-        for (thread_slot& t : threads_)
-            if (t.exited) {
-                slot = &t;
-                break;
-            }
-        if (slot != nullptr) {
-            slot->thread.join();
-            *slot = thread_slot{};
-        } else {
-            slot = &threads_.emplace_back();
-        }
-        const std::size_t index = static_cast<std::size_t>(slot - &threads_.front());
-        try {
-            slot->thread = std::thread([this, slot] { loop(*slot); });
-        } catch (...) {
-            slot->exited = true;  // no thread: the slot waits for the next one
+    if (stopping_) return true;  // shutdown: the task stays suspended for its owner
+    if (j.cancelled_) return false;  // cancel() came before us (stage_ waiting)
+    jobs_.push_back(&j);
+    j.stage_ = job::stage::queued;  // only once queued: cancel() may take it out now
+    try {
+        add_thread_if_needed(nullptr);
+    } catch (...) {
+        // No new thread. One that is busy now takes the job later; with none
+        // at all, the call fails and nothing stays queued.
+        if (live_ == 0) {
+            jobs_.pop_back();
+            j.stage_ = job::stage::waiting;
             throw;
         }
-        ++live_;
-        ++idle_;  // it waits for the mutex we hold, then for work
-        const std::string name = thread_name_ + "-io" + std::to_string(index);
-        pthread_setname_np(slot->thread.native_handle(), name.substr(0, 15).c_str());
     }
-    j.stage_ = job::stage::queued;
-    jobs_.push_back(&j);
     cv_.notify_one();
+    return true;
+}
+
+void blocking_pool::add_thread_if_needed(const thread_slot* leaving) {
+    // A new thread when no idle one is left over for the queued jobs. Busy
+    // threads do not count: a job may block for long (a FIFO's open), and the
+    // next must not queue behind it while the pool has room for another thread.
+    if (live_ >= threads_wanted_ || idle_ >= jobs_.size()) return;
+    // The slot of a thread that exited after a cancel(), or a new one. Such a
+    // thread touches nothing of the pool after setting `exited` (under the lock
+    // we hold), so joining it here waits for no lock of ours. `leaving` is the
+    // calling thread's own slot, on its way out: not that one.
+    thread_slot* slot = nullptr;
+    for (thread_slot& t : threads_)
+        if (t.exited && &t != leaving) {
+            slot = &t;
+            break;
+        }
+    if (slot != nullptr) {
+        if (slot->thread.joinable()) slot->thread.join();  // not after a failed start
+        const std::size_t index = slot->index;
+        *slot = thread_slot{};
+        slot->index = index;
+    } else {
+        slot = &threads_.emplace_back();
+        slot->index = threads_.size() - 1;
+    }
+    try {
+        slot->thread = std::thread([this, slot] { loop(*slot); });
+    } catch (...) {
+        slot->exited = true;  // no thread: the slot waits for the next start
+        throw;
+    }
+    ++live_;
+    ++idle_;  // it waits for the mutex we hold, then for work
+    const std::string name = thread_name_ + "-io" + std::to_string(slot->index);
+    pthread_setname_np(slot->thread.native_handle(), name.substr(0, 15).c_str());
 }
 
 bool blocking_pool::cancel(job& j) noexcept {
     std::lock_guard lock(mutex_);
     if (stopping_) return false;
-    if (j.stage_ == job::stage::queued) {
+    switch (j.stage_) {
+    case job::stage::waiting:
+        // Registered in its scope but not submitted yet: submit() refuses it.
+        j.cancelled_ = true;
+        return false;
+    case job::stage::queued:
         std::erase(jobs_, &j);
         j.stage_ = job::stage::finished;
         j.cancelled_ = true;
         return true;
-    }
-    if (j.stage_ == job::stage::running && !j.slot_->doomed) {
-        // Under the lock: the thread is still inside this job (it clears busy
-        // under the lock), so the request cannot reach a later job's call;
-        // doomed makes the thread exit before it takes another.
-        j.slot_->doomed = true;
-        pthread_cancel(j.slot_->thread.native_handle());
+    case job::stage::running:
+        if (!j.slot_->doomed) {
+            // Under the lock: the thread is still inside this job (it clears
+            // busy under the lock), so the request cannot reach a later job's
+            // call; doomed makes the thread exit before it takes another.
+            j.slot_->doomed = true;
+            pthread_cancel(j.slot_->thread.native_handle());
+        }
+        return false;
+    case job::stage::finished: return false;
     }
     return false;
 }
@@ -117,13 +143,21 @@ bool blocking_pool::job_ended(job& j, thread_slot& slot) noexcept {
     j.stage_ = job::stage::finished;
     j.slot_ = nullptr;
     slot.busy = false;
-    if (slot.doomed || stopping_) {
-        slot.exited = true;
-        --live_;
-        return true;
+    if (!slot.doomed && !stopping_) {
+        ++idle_;
+        return false;
     }
-    ++idle_;
-    return false;
+    --live_;
+    // Jobs queued behind this one must not wait for the next submit() to get a
+    // thread. If none can start now (out of threads), that submit() retries.
+    if (!stopping_) {
+        try {
+            add_thread_if_needed(&slot);
+        } catch (...) {
+        }
+    }
+    slot.exited = true;
+    return true;
 }
 
 void block_sigpipe_here() noexcept {

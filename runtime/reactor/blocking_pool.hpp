@@ -20,7 +20,10 @@ namespace weft::detail {
 // the pool threads run with POSIX thread cancellation disabled, and a
 // cancel_point enables it for the one call. A cancelled call does not return:
 // the thread unwinds (glibc's forced unwind runs the destructors on the way) and
-// exits.
+// exits. (glibc can act on a cancellation that lands just as the call returns,
+// after it succeeded in the kernel: glibc bug 12683. Its result is then lost: a
+// read's bytes, or an open's descriptor, which leaks. The window is a few
+// instructions wide, and a cancel must land in it.)
 class cancel_point {
 public:
     // `enable` false: no cancel point (a call that returns in bounded time, such
@@ -66,6 +69,7 @@ void block_sigpipe_here() noexcept;
 // One pool thread; its flags under the pool's mutex.
 struct thread_slot {
     std::thread thread;
+    std::size_t index = 0;  // for its name
     bool busy = false;    // inside a job
     bool doomed = false;  // a cancel() sent it a cancellation request: exits after its job
     bool exited = false;  // left loop(), or about to: join before reuse
@@ -100,9 +104,13 @@ public:
     // jobs never run. Either way the jobs' tasks stay suspended: their frames are
     // destroyed by their owners at shutdown, after this.
     void stop() noexcept;
-    void submit(job& j);
-    // Any thread. A queued job is taken out: true, and done_ does not run (the
-    // caller resumes its task; cancelled_ is set). A running job's thread gets a
+    // Queues `j`: true, and its task waits for done_ (or, once the pool is
+    // stopping, for its owner to destroy it). False when cancel() came first:
+    // the job never runs. Throws if no thread can start for it.
+    bool submit(job& j);
+    // Any thread. A job not yet submitted is marked: submit() refuses it. A
+    // queued job is taken out: true, and done_ does not run (the caller resumes
+    // its task; cancelled_ is set). A running job's thread gets a
     // cancellation request: a call of the job inside a cancel_point is cut short,
     // and done_ then runs with cancelled_ set; a job that makes no such call
     // finishes as usual. Either way that thread exits after the job, since the
@@ -114,6 +122,10 @@ private:
     struct cut_short_watch;
 
     void loop(thread_slot& slot);
+    // Under mutex_: starts a thread if the queued jobs outnumber the idle ones
+    // and the pool has room; `leaving` is the caller's own slot when a pool
+    // thread calls it on its way out.
+    void add_thread_if_needed(const thread_slot* leaving);
     // Under mutex_: the job ended (normally or cut short) on `slot`'s thread;
     // true if that thread must exit now.
     bool job_ended(job& j, thread_slot& slot) noexcept;
