@@ -38,8 +38,7 @@ void blocking_pool::stop() noexcept {
     {
         std::lock_guard lock(mutex_);
         stopping_ = true;
-        for (job* j : jobs_) j->stage_ = job::stage::finished;
-        jobs_.clear();
+        jobs_.clear();  // their stages no longer matter: cancel() and submit() see stopping_
         // A thread inside a job gets a cancellation request. Deferred, and
         // disabled outside cancel_points: it acts only in (or at the next) call
         // the job marked as one; a job that makes none just finishes, and the
@@ -62,7 +61,7 @@ bool blocking_pool::submit(job& j) {
     jobs_.push_back(&j);
     j.stage_ = job::stage::queued;  // only once queued: cancel() may take it out now
     try {
-        add_thread_if_needed(nullptr);
+        add_thread_if_needed();
     } catch (...) {
         // No new thread. One that is busy now takes the job later; with none
         // at all, the call fails and nothing stays queued.
@@ -76,18 +75,18 @@ bool blocking_pool::submit(job& j) {
     return true;
 }
 
-void blocking_pool::add_thread_if_needed(const thread_slot* leaving) {
+void blocking_pool::add_thread_if_needed() {
     // A new thread when no idle one is left over for the queued jobs. Busy
     // threads do not count: a job may block for long (a FIFO's open), and the
     // next must not queue behind it while the pool has room for another thread.
     if (live_ >= threads_wanted_ || idle_ >= jobs_.size()) return;
     // The slot of a thread that exited after a cancel(), or a new one. Such a
     // thread touches nothing of the pool after setting `exited` (under the lock
-    // we hold), so joining it here waits for no lock of ours. `leaving` is the
-    // calling thread's own slot, on its way out: not that one.
+    // we hold), so joining it here waits for no lock of ours. (A pool thread on
+    // its way out calls this before marking its own slot exited.)
     thread_slot* slot = nullptr;
     for (thread_slot& t : threads_)
-        if (t.exited && &t != leaving) {
+        if (t.exited) {
             slot = &t;
             break;
         }
@@ -152,7 +151,7 @@ bool blocking_pool::job_ended(job& j, thread_slot& slot) noexcept {
     // thread. If none can start now (out of threads), that submit() retries.
     if (!stopping_) {
         try {
-            add_thread_if_needed(&slot);
+            add_thread_if_needed();
         } catch (...) {
         }
     }
@@ -188,7 +187,6 @@ struct blocking_pool::cut_short_watch {
         if (resume) j.done_(j);
     }
 };
-
 
 void blocking_pool::loop(thread_slot& slot) {
     block_sigpipe_here();

@@ -123,9 +123,8 @@ private:
 
     void loop(thread_slot& slot);
     // Under mutex_: starts a thread if the queued jobs outnumber the idle ones
-    // and the pool has room; `leaving` is the caller's own slot when a pool
-    // thread calls it on its way out.
-    void add_thread_if_needed(const thread_slot* leaving);
+    // and the pool has room.
+    void add_thread_if_needed();
     // Under mutex_: the job ended (normally or cut short) on `slot`'s thread;
     // true if that thread must exit now.
     bool job_ended(job& j, thread_slot& slot) noexcept;

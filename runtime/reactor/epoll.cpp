@@ -232,8 +232,8 @@ bool usable(const fd_waiters* w) noexcept {
         // acq_rel: release publishes `mine`; acquire sees the winner's when we lose.
         if (slot.compare_exchange_strong(existing, mine, std::memory_order_acq_rel)) {
             if (current != nullptr) {
-                // Out of the dead runtime's epoll (its fd stays open while
-                // `current`, kept in mine->retired_, holds its core).
+                // Out of the dead runtime's epoll (which closes once no socket
+                // is left in it; `current`, kept in mine->retired_, keeps its core).
                 epoll_ctl(current->core_->epfd, EPOLL_CTL_DEL, fd, nullptr);
                 current->core_->unregistered();
             }
