@@ -9,7 +9,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -323,4 +325,114 @@ TEST_CASE("a file call cancelled the moment it starts is never lost", "[stress]"
     CHECK(lost == 0);
     ::unlink(fifo.c_str());
     ::unlink(regular.c_str());
+}
+
+namespace {
+
+// The child process of the test below; its exit status says what happened.
+enum out_of_threads_result : int {
+    k_failed_as_expected = 0,
+    k_no_reader_seen = 1,
+    k_read_succeeded = 2,
+    k_wrong_error = 3,
+    k_other_exception = 4,
+    k_not_cancelled = 5,
+    k_cannot_drop_root = 10,
+};
+
+weft::task<int> queued_read_when_out_of_threads(std::string fifo, std::string regular) {
+    auto blocked = weft::spawn(weft::fs::read_file(fifo));
+    // The pool's one thread is in that read's open once a writer can open the
+    // FIFO without blocking (the open of a FIFO with no reader fails, ENXIO).
+    // The read then waits in read(): the FIFO has a writer and no bytes.
+    int writer = -1;
+    for (int i = 0; i < 20000 && writer < 0; ++i) {
+        writer = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (writer < 0) co_await weft::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (writer < 0) co_return k_no_reader_seen;
+    // From here on, no thread can start (this user already runs more than one).
+    const rlimit one{1, 1};
+    ::setrlimit(RLIMIT_NPROC, &one);
+    auto queued = weft::spawn(weft::fs::read_file(regular));
+    co_await weft::sleep_for(std::chrono::milliseconds(10));  // it queues behind the blocked read
+    blocked.cancel();  // cuts the read short: its thread exits, and no replacement can start
+    bool cancelled = false;
+    try {
+        (void)co_await std::move(blocked);
+    } catch (const weft::cancelled&) {
+        cancelled = true;
+    }
+    if (!cancelled) co_return k_not_cancelled;
+    int result;
+    try {
+        (void)co_await std::move(queued);
+        result = k_read_succeeded;
+    } catch (const weft::io_error& e) {
+        const std::string what = e.what();
+        result = e.code().value() == EAGAIN && what.find("read_file " + regular) != std::string::npos
+                     ? k_failed_as_expected
+                     : k_wrong_error;
+    } catch (...) {
+        result = k_other_exception;
+    }
+    if (result == k_failed_as_expected) {
+        // A call made now finds no thread and cannot start one: the same error.
+        try {
+            (void)co_await weft::fs::read_file(regular);
+            result = k_read_succeeded;
+        } catch (const weft::io_error& e) {
+            if (e.code().value() != EAGAIN) result = k_wrong_error;
+        } catch (...) {
+            result = k_other_exception;
+        }
+    }
+    ::close(writer);
+    co_return result;
+}
+
+}  // namespace
+
+TEST_CASE("calls queued behind the blocking pool's last thread fail when it is cut short and no thread can start") {
+    // Epoll only: io_uring does not use the pool. In a child process that drops
+    // root and limits its user's threads (RLIMIT_NPROC), so the thread that
+    // replaces one a cancel cut short cannot start. The read queued behind must
+    // fail with an io_error naming its path; it used to wait for ever (the
+    // child's alarm turns a hang into a failure). So must a read made after.
+    const std::optional<weft::config> epoll = weft_test::io_config("epoll", 1);
+    REQUIRE(epoll.has_value());
+    weft::config cfg = *epoll;
+    cfg.blocking_threads = 1;
+    const std::string fifo = fresh_fifo("fifo_out_of_threads");
+    REQUIRE(::chmod(fifo.c_str(), 0666) == 0);  // for the unprivileged child
+    const std::string regular = temp_path("out_of_threads");
+    {
+        std::ofstream(regular) << "never read";
+    }
+    REQUIRE(::chmod(regular.c_str(), 0644) == 0);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        ::alarm(60);
+        if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(k_cannot_drop_root);
+        int result;
+        try {
+            weft::runtime rt(cfg);
+            result = rt.block_on(queued_read_when_out_of_threads(fifo, regular));
+        } catch (...) {
+            result = k_other_exception;
+        }
+        ::_exit(result);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    ::unlink(fifo.c_str());
+    ::unlink(regular.c_str());
+    INFO("child status " << status << " (signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0) << ")");
+    REQUIRE(WIFEXITED(status));
+    if (WEXITSTATUS(status) == k_cannot_drop_root) {
+        WARN("not run: the test needs root to become another user");
+        return;
+    }
+    CHECK(WEXITSTATUS(status) == k_failed_as_expected);
 }

@@ -136,7 +136,8 @@ task<std::string> read_file(std::string path) {
     check_no_nul(path, "read_file");
     if (weft::detail::current_reactor("weft::fs::read_file").kind() != io_backend_kind::io_uring) {
         std::string out;
-        co_await weft::detail::blocking_call([&] { out = read_blocking(path); });
+        co_await weft::detail::blocking_call([&] { out = read_blocking(path); },
+                                             [&] { return "read_file " + shown(path); });
         co_return out;
     }
     const int fd = co_await ring_open(path, O_RDONLY | O_CLOEXEC, 0);
@@ -163,7 +164,8 @@ task<std::string> read_file(std::string path) {
 task<void> write_file(std::string path, std::string_view data) {
     check_no_nul(path, "write_file");
     if (weft::detail::current_reactor("weft::fs::write_file").kind() != io_backend_kind::io_uring) {
-        co_await weft::detail::blocking_call([&] { write_blocking(path, data); });
+        co_await weft::detail::blocking_call([&] { write_blocking(path, data); },
+                                             [&] { return "write_file " + shown(path); });
         co_return;
     }
     const int fd = co_await ring_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -168,17 +168,19 @@ private:
     const std::uint32_t seq_;
 };
 
-// co_await blocking_call(f) runs f() on the runtime's blocking pool and resumes
-// the task on any worker; rethrows what f threw. Cancelled while queued, f never
-// runs; while f runs, a call f makes inside a cancel_point (one that may block
-// for good) is cut short; either way the task gets weft::cancelled. Otherwise f
-// finishes and the task sees the cancellation at its next await. At shutdown,
-// such a call is cut short too (blocking_pool::stop) and the task is never
-// resumed: its owner destroys it.
-template <class F>
+// co_await blocking_call(f, describe) runs f() on the runtime's blocking pool and
+// resumes the task on any worker; rethrows what f threw. Cancelled while queued,
+// f never runs; while f runs, a call f makes inside a cancel_point (one that may
+// block for good) is cut short; either way the task gets weft::cancelled.
+// Otherwise f finishes and the task sees the cancellation at its next await. At
+// shutdown, such a call is cut short too (blocking_pool::stop) and the task is
+// never resumed: its owner destroys it. When the pool has no thread and cannot
+// start one, f never runs and the task gets an io_error whose message starts
+// with describe() (the call and its path, as f's own errors name them).
+template <class F, class Describe>
 class blocking_call : public blocking_pool::job, public cancellable {
 public:
-    explicit blocking_call(F f) : f_(std::move(f)) {}
+    blocking_call(F f, Describe describe) : f_(std::move(f)), describe_(std::move(describe)) {}
     blocking_call(const blocking_call&) = delete;
     blocking_call& operator=(const blocking_call&) = delete;
     // A frame destroyed while suspended (shutdown: the pool has stopped, so no
@@ -204,19 +206,22 @@ public:
         bool queued;
         try {
             queued = sched_->blocking().submit(*this);
-        } catch (...) {  // no thread could start; nothing was queued
+        } catch (...) {  // out of memory; nothing was queued
             cancel_scope::remove(*this);
             throw;
         }
         // Queued: a canceller or a pool thread may resume us already. Not
-        // queued: cancelled between add() and submit(); resume now.
+        // queued: cancelled between add() and submit(), or no thread; resume now.
         return queued;
     }
     void await_resume() {
-        // remove() waits for a canceller inside on_cancel now. cancelled_ was
-        // written under the pool's mutex before whoever resumed us did.
+        // remove() waits for a canceller inside on_cancel now. cancelled_ and
+        // no_thread_ were written under the pool's mutex before whoever resumed
+        // us did.
         cancel_scope::remove(*this);
         if (cancelled_) throw cancelled{};
+        if (no_thread_ != 0)
+            throw io_error(no_thread_, describe_() + ": weft's blocking-I/O pool has no thread and could not start one");
         if (error_) std::rethrow_exception(error_);
     }
 
@@ -244,6 +249,7 @@ private:
     }
 
     F f_;
+    Describe describe_;
     std::coroutine_handle<> waiter_ = nullptr;
     scheduler* sched_ = nullptr;
     std::uint64_t runtime_id_ = 0;

@@ -6,7 +6,10 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <string>
+#include <system_error>
 
 namespace weft::detail {
 
@@ -60,26 +63,23 @@ bool blocking_pool::submit(job& j) {
     if (j.cancelled_) return false;  // cancel() came before us (stage_ waiting)
     jobs_.push_back(&j);
     j.stage_ = job::stage::queued;  // only once queued: cancel() may take it out now
-    try {
-        add_thread_if_needed();
-    } catch (...) {
-        // No new thread. One that is busy now takes the job later; with none
-        // at all, the call fails and nothing stays queued.
-        if (live_ == 0) {
-            jobs_.pop_back();
-            j.stage_ = job::stage::waiting;
-            throw;
-        }
+    // No new thread: one that is busy now takes the job later; with none at
+    // all, the job fails and nothing stays queued.
+    if (const int error = add_thread_if_needed(); error != 0 && live_ == 0) {
+        jobs_.pop_back();
+        j.stage_ = job::stage::finished;
+        j.no_thread_ = error;
+        return false;
     }
     cv_.notify_one();
     return true;
 }
 
-void blocking_pool::add_thread_if_needed() {
+int blocking_pool::add_thread_if_needed() noexcept {
     // A new thread when no idle one is left over for the queued jobs. Busy
     // threads do not count: a job may block for long (a FIFO's open), and the
     // next must not queue behind it while the pool has room for another thread.
-    if (live_ >= threads_wanted_ || idle_ >= jobs_.size()) return;
+    if (live_ >= threads_wanted_ || idle_ >= jobs_.size()) return 0;
     // The slot of a thread that exited after a cancel(), or a new one. Such a
     // thread touches nothing of the pool after setting `exited` (under the lock
     // we hold), so joining it here waits for no lock of ours. (A pool thread on
@@ -90,25 +90,30 @@ void blocking_pool::add_thread_if_needed() {
             slot = &t;
             break;
         }
-    if (slot != nullptr) {
-        if (slot->thread.joinable()) slot->thread.join();  // not after a failed start
-        const std::size_t index = slot->index;
-        *slot = thread_slot{};
-        slot->index = index;
-    } else {
-        slot = &threads_.emplace_back();
-        slot->index = threads_.size() - 1;
-    }
     try {
+        if (slot != nullptr) {
+            if (slot->thread.joinable()) slot->thread.join();  // not after a failed start
+            const std::size_t index = slot->index;
+            *slot = thread_slot{};
+            slot->index = index;
+        } else {
+            slot = &threads_.emplace_back();
+            slot->index = threads_.size() - 1;
+        }
         slot->thread = std::thread([this, slot] { loop(*slot); });
-    } catch (...) {
-        slot->exited = true;  // no thread: the slot waits for the next start
-        throw;
+    } catch (const std::system_error& e) {
+        if (slot != nullptr) slot->exited = true;  // no thread: the slot waits for the next start
+        return e.code().value() != 0 ? e.code().value() : EAGAIN;
+    } catch (...) {  // out of memory for the slot
+        if (slot != nullptr) slot->exited = true;
+        return ENOMEM;
     }
     ++live_;
     ++idle_;  // it waits for the mutex we hold, then for work
-    const std::string name = thread_name_ + "-io" + std::to_string(slot->index);
-    pthread_setname_np(slot->thread.native_handle(), name.substr(0, 15).c_str());
+    char name[16];  // the kernel keeps 15 characters
+    std::snprintf(name, sizeof name, "%s-io%zu", thread_name_.c_str(), slot->index);
+    pthread_setname_np(slot->thread.native_handle(), name);
+    return 0;
 }
 
 bool blocking_pool::cancel(job& j) noexcept {
@@ -138,7 +143,7 @@ bool blocking_pool::cancel(job& j) noexcept {
     return false;
 }
 
-bool blocking_pool::job_ended(job& j, thread_slot& slot) noexcept {
+bool blocking_pool::job_ended(job& j, thread_slot& slot, job*& failed) noexcept {
     j.stage_ = job::stage::finished;
     j.slot_ = nullptr;
     slot.busy = false;
@@ -148,15 +153,30 @@ bool blocking_pool::job_ended(job& j, thread_slot& slot) noexcept {
     }
     --live_;
     // Jobs queued behind this one must not wait for the next submit() to get a
-    // thread. If none can start now (out of threads), that submit() retries.
+    // thread. If none can start now (out of threads) and no other thread is
+    // left to take them, they fail rather than wait for ever.
     if (!stopping_) {
-        try {
-            add_thread_if_needed();
-        } catch (...) {
+        if (const int error = add_thread_if_needed(); error != 0 && live_ == 0) {
+            for (auto it = jobs_.rbegin(); it != jobs_.rend(); ++it) {
+                job& q = **it;
+                q.stage_ = job::stage::finished;
+                q.no_thread_ = error;
+                q.next_failed_ = failed;
+                failed = &q;  // in queue order: the last one listed first
+            }
+            jobs_.clear();
         }
     }
     slot.exited = true;
     return true;
+}
+
+void blocking_pool::finish_failed(job* failed) noexcept {
+    while (failed != nullptr) {
+        job* next = failed->next_failed_;
+        failed->done_(*failed);  // its task may free it now
+        failed = next;
+    }
 }
 
 void block_sigpipe_here() noexcept {
@@ -178,13 +198,15 @@ struct blocking_pool::cut_short_watch {
     ~cut_short_watch() {
         if (returned) return;
         bool resume;
+        job* failed = nullptr;
         {
             std::lock_guard lock(pool.mutex_);
             resume = !pool.stopping_;
             j.cancelled_ = true;
-            pool.job_ended(j, slot);  // doomed or stopping: the thread exits
+            pool.job_ended(j, slot, failed);  // doomed or stopping: the thread exits
         }
         if (resume) j.done_(j);
+        finish_failed(failed);
     }
 };
 
@@ -213,9 +235,11 @@ void blocking_pool::loop(thread_slot& slot) {
             watch.returned = true;
         }
         lock.lock();
-        const bool exit = job_ended(*j, slot);
+        job* failed = nullptr;
+        const bool exit = job_ended(*j, slot, failed);
         lock.unlock();
         j->done_(*j);  // the task may free the job now: touch it no more
+        finish_failed(failed);
         if (exit) return;
         lock.lock();
     }

@@ -92,7 +92,11 @@ public:
         enum class stage : std::uint8_t { waiting, queued, running, finished };
         stage stage_ = stage::waiting;
         bool cancelled_ = false;
+        // Not 0: the job never ran because the pool had no thread and could not
+        // start one (the errno of the failed start, EAGAIN when out of threads).
+        int no_thread_ = 0;
         thread_slot* slot_ = nullptr;  // while running: its thread
+        job* next_failed_ = nullptr;   // see job_ended
     };
 
     blocking_pool(unsigned threads, const std::string& thread_name);
@@ -105,8 +109,9 @@ public:
     // destroyed by their owners at shutdown, after this.
     void stop() noexcept;
     // Queues `j`: true, and its task waits for done_ (or, once the pool is
-    // stopping, for its owner to destroy it). False when cancel() came first:
-    // the job never runs. Throws if no thread can start for it.
+    // stopping, for its owner to destroy it). False when the job never runs:
+    // cancel() came first (cancelled_ set), or the pool has no thread and none
+    // could start (no_thread_ set).
     bool submit(job& j);
     // Any thread. A job not yet submitted is marked: submit() refuses it. A
     // queued job is taken out: true, and done_ does not run (the caller resumes
@@ -123,11 +128,15 @@ private:
 
     void loop(thread_slot& slot);
     // Under mutex_: starts a thread if the queued jobs outnumber the idle ones
-    // and the pool has room.
-    void add_thread_if_needed();
+    // and the pool has room. 0, or the errno of a failed start.
+    int add_thread_if_needed() noexcept;
     // Under mutex_: the job ended (normally or cut short) on `slot`'s thread;
-    // true if that thread must exit now.
-    bool job_ended(job& j, thread_slot& slot) noexcept;
+    // true if that thread must exit now. When it was the last thread and no
+    // replacement could start, the queued jobs fail with no_thread_ and are
+    // listed in `failed` (through next_failed_) for the caller to finish with
+    // finish_failed() once it has unlocked.
+    bool job_ended(job& j, thread_slot& slot, job*& failed) noexcept;
+    static void finish_failed(job* failed) noexcept;
 
     const unsigned threads_wanted_;
     const std::string thread_name_;
