@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cerrno>
@@ -721,4 +722,69 @@ TEST_CASE("read, write and write_all calls are lazy awaitables that convert to t
     CHECK(o.lazy == "later");
     CHECK(o.second_read_error == "co_await on a weft::net::tcp_stream::read() call that was already awaited: await each call once");
     CHECK(o.second_write_error == "co_await on a weft::net::tcp_stream::write() call that was already awaited: await each call once");
+}
+
+namespace {
+
+struct several_accepts_seen {
+    bool timed_out_accept_empty = false;
+    std::vector<int> bytes_accepted;       // the byte each accepted stream read, sorted
+    std::vector<int> errors_after_close;   // errno of each accept a close woke
+};
+
+// Four accepts wait on one listener, with a fifth among them that a timeout
+// cancels (unlinked from the middle of the waiters); four clients then connect,
+// each sending its number. Then three more accepts wait, and the listener closes.
+weft::task<several_accepts_seen> several_accepts(tcp_listener& l) {
+    several_accepts_seen seen;
+    std::vector<weft::join_handle<tcp_stream>> accepts;
+    accepts.push_back(weft::spawn(l.accept()));
+    auto timed = weft::spawn(weft::timeout(20ms, l.accept()));
+    for (int i = 0; i < 3; ++i) accepts.push_back(weft::spawn(l.accept()));
+    co_await weft::sleep_for(5ms);  // with one worker, every accept has parked by now
+    seen.timed_out_accept_empty = !(co_await std::move(timed)).has_value();
+    std::vector<tcp_stream> clients;
+    for (int i = 0; i < 4; ++i) {
+        clients.push_back(co_await tcp_stream::connect("127.0.0.1", l.local_port()));
+        const std::byte b{static_cast<unsigned char>(i)};
+        co_await clients.back().write_all(std::span<const std::byte>(&b, 1));
+    }
+    for (auto& a : accepts) {
+        tcp_stream s = co_await std::move(a);
+        std::byte b{0xff};
+        if (co_await s.read(std::span<std::byte>(&b, 1)) == 1) seen.bytes_accepted.push_back(static_cast<int>(b));
+    }
+    std::sort(seen.bytes_accepted.begin(), seen.bytes_accepted.end());
+    std::vector<weft::join_handle<tcp_stream>> late;
+    for (int i = 0; i < 3; ++i) late.push_back(weft::spawn(l.accept()));
+    co_await weft::sleep_for(5ms);
+    l.close();
+    for (auto& a : late) {
+        try {
+            (void)co_await std::move(a);
+            seen.errors_after_close.push_back(0);
+        } catch (const weft::io_error& e) {
+            seen.errors_after_close.push_back(e.code().value());
+        }
+    }
+    co_return seen;
+}
+
+}  // namespace
+
+TEST_CASE("several tasks wait in accept on one listener; each gets a connection and a close wakes them all") {
+    // On epoll they share the listener's readiness: each edge wakes every one,
+    // and those that find no connection wait again. (It was a usage_error.)
+    WEFT_FOR_EACH_BACKEND(cfg, 1);
+    const int fds_before = weft_test::open_fds();
+    several_accepts_seen seen;
+    {
+        weft::runtime rt(cfg);
+        auto l = tcp_listener::bind("127.0.0.1", 0);
+        seen = rt.block_on(several_accepts(l));
+    }
+    CHECK(seen.timed_out_accept_empty);
+    CHECK(seen.bytes_accepted == std::vector<int>{0, 1, 2, 3});
+    CHECK(seen.errors_after_close == std::vector<int>{EBADF, EBADF, EBADF});
+    CHECK(weft_test::open_fds() == fds_before);
 }

@@ -215,7 +215,8 @@ private:
     std::string peer_;
 };
 
-// A bound, listening TCP socket.
+// A bound, listening TCP socket. Several tasks may wait in accept() at once;
+// each connection goes to one of them.
 class WEFT_API tcp_listener {
 public:
     tcp_listener() noexcept = default;

@@ -484,7 +484,7 @@ task<tcp_stream> tcp_listener::accept() {
         const int err = errno;
         if (err == EINTR || err == ECONNABORTED) continue;
         if (err != EAGAIN && err != EWOULDBLOCK) throw io_error(err, "accept " + name_);
-        if (const int res = co_await ready_wait(w, k_read, seq); res < 0)
+        if (const int res = co_await ready_wait(w, k_read, seq, true); res < 0)  // several accepts may wait
             throw io_error(-res, "accept: the listener was closed");
     }
 }

@@ -110,12 +110,15 @@ private:
 
 // co_await ready_wait(...) parks the task until the socket is ready in one
 // direction, unless an event came since `seq` was read. Gives 0 (try the call
-// again) or -EBADF (the socket was closed); throws weft::cancelled.
+// again) or -EBADF (the socket was closed); throws weft::cancelled. `several`:
+// other tasks may wait beside it (accepts on a listener); otherwise a second
+// waiter in the same direction is a usage_error.
 class ready_wait : public readiness_waiter {
 public:
-    ready_wait(fd_waiters& w, int direction, std::uint32_t seq) noexcept : seq_(seq) {
+    ready_wait(fd_waiters& w, int direction, std::uint32_t seq, bool several = false) noexcept : seq_(seq) {
         fd_ = &w;
         direction_ = direction;
+        several_ = several;
     }
     ready_wait(const ready_wait&) = delete;
     ready_wait& operator=(const ready_wait&) = delete;

@@ -4,6 +4,7 @@
 
 #include "../scheduler/scheduler.hpp"
 
+#include <weft/detail/always_inline.hpp>
 #include <weft/errors.hpp>
 
 #include <sys/eventfd.h>
@@ -167,39 +168,110 @@ bool receive_for(fd_waiters& w, readiness_waiter& r, std::uint32_t seq) noexcept
     return true;
 }
 
+// A direction's list of parked waiters (fd_waiters::waiter_), under the fd's
+// mutex. Appended at the tail, so that a wake resumes them in the order they
+// parked.
+void link_waiter(readiness_waiter*& head, readiness_waiter& r) noexcept {
+    r.next_ = nullptr;
+    if (head == nullptr) {
+        r.prev_ = &r;
+        head = &r;
+        return;
+    }
+    readiness_waiter* tail = head->prev_;
+    tail->next_ = &r;
+    r.prev_ = tail;
+    head->prev_ = &r;
+}
+
+void unlink_waiter(readiness_waiter*& head, readiness_waiter& r) noexcept {
+    if (&r == head) {
+        head = r.next_;
+        if (head != nullptr) head->prev_ = r.prev_;  // the tail
+    } else {
+        r.prev_->next_ = r.next_;
+        if (r.next_ != nullptr)
+            r.next_->prev_ = r.prev_;
+        else
+            head->prev_ = r.prev_;  // r was the tail
+    }
+    r.next_ = nullptr;
+    r.prev_ = nullptr;
+}
+
+// Waiters taken out of their lists, to resume once the fd's lock is let go.
+struct wake_chain {
+    readiness_waiter* first = nullptr;
+    readiness_waiter** end = &first;
+
+    void add(readiness_waiter& r) noexcept {
+        *end = &r;
+        end = &r.next_;
+    }
+};
+
+}  // namespace
+
+namespace {
+
+// The waiters after the first of a direction's list, which dispatch() wakes
+// with it: accepts on a listener (several_), each to retry its call.
+WEFT_NOINLINE void unpark_others(readiness_waiter* r) noexcept {
+    for (; r != nullptr; r = r->next_) {
+        r->result_ = 0;
+        r->parked_.store(false, std::memory_order_release);  // see readiness_waiter
+    }
+}
+
+// An edge in direction d: counts it and unparks what it wakes (the returned
+// list, linked by next_), under w.mutex_.
+WEFT_ALWAYS_INLINE readiness_waiter* wake_direction(fd_waiters& w, int d) noexcept {
+    // A load and a store, not a read-modify-write: every writer holds mutex_.
+    // release: pairs with seq_of()'s acquire load; a reader that sees this
+    // count also sees hung_up_ (so the short-read memo never skips the recv
+    // that would report the end of stream). park_waiter() compares under
+    // mutex_, which orders it on its own.
+    const std::uint32_t seq = w.seq_[d].load(std::memory_order_relaxed) + 1;
+    w.seq_[d].store(seq, std::memory_order_release);
+    readiness_waiter* r = w.waiter_[d];
+    if (r == nullptr) return nullptr;
+    if (r->recv_buf_ == nullptr)
+        r->result_ = 0;  // ready: the task retries its call
+    else if (!receive_for(w, *r, seq))
+        return nullptr;  // EAGAIN: it stays parked (a reader with its recv waits alone)
+    // Every waiter goes: several are accepts on a listener, which each retry;
+    // those that find no connection park again, with this edge counted.
+    w.waiter_[d] = nullptr;
+    readiness_waiter* others = r->next_;
+    r->parked_.store(false, std::memory_order_release);  // see readiness_waiter
+    if (others != nullptr) [[unlikely]]
+        unpark_others(others);
+    return r;
+}
+
 }  // namespace
 
 void epoll_reactor::dispatch(fd_waiters& w, std::uint32_t events) {
-    readiness_waiter* woken[2] = {nullptr, nullptr};
+    readiness_waiter* readers = nullptr;
+    readiness_waiter* writers = nullptr;
     {
         std::lock_guard lock(w.mutex_);
-        const bool readable = events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP);
-        const bool writable = events & (EPOLLOUT | EPOLLERR | EPOLLHUP);
         if (events & (EPOLLRDHUP | EPOLLERR | EPOLLHUP))
-            // relaxed: published by the release bump of seq_[0] just below.
+            // relaxed: published by the release bump of seq_[0] below.
             w.hung_up_.store(true, std::memory_order_relaxed);
-        for (int d = 0; d < 2; ++d) {
-            if (!(d == 0 ? readable : writable)) continue;
-            // A load and a store, not a read-modify-write: every writer holds
-            // mutex_. release: pairs with seq_of()'s acquire load; a reader that
-            // sees this count also sees hung_up_ (so the short-read memo never
-            // skips the recv that would report the end of stream). park_waiter()
-            // compares under mutex_, which orders it on its own.
-            const std::uint32_t seq = w.seq_[d].load(std::memory_order_relaxed) + 1;
-            w.seq_[d].store(seq, std::memory_order_release);
-            readiness_waiter* r = w.waiter_[d];
-            if (r == nullptr) continue;
-            if (r->recv_buf_ == nullptr)
-                r->result_ = 0;  // ready: the task retries its call
-            else if (!receive_for(w, *r, seq))
-                continue;  // EAGAIN: it stays parked
-            w.waiter_[d] = nullptr;
-            r->parked_.store(false, std::memory_order_release);  // see readiness_waiter
-            woken[d] = r;
+        if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) readers = wake_direction(w, 0);
+        if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) writers = wake_direction(w, 1);
+    }
+    // Each one's next_ is read before it resumes: from then on its task may run
+    // and park again. (The runtime is live and we are its worker: no frame goes
+    // while it is suspended.)
+    for (readiness_waiter* r : {readers, writers}) {
+        while (r != nullptr) {
+            readiness_waiter* next = r->next_;
+            resume(r->waiter_);
+            r = next;
         }
     }
-    for (readiness_waiter* r : woken)
-        if (r != nullptr) resume(r->waiter_);
 }
 
 void epoll_reactor::notify() noexcept {
@@ -284,10 +356,10 @@ bool park_waiter(readiness_waiter& r, std::uint32_t seq) {
         throw usage_error(
             "weft::net: a socket waited on under two runtimes alive at once (with epoll, its readiness goes to the "
             "first runtime that waited on it; wait under one runtime at a time)");
-    if (w.waiter_[r.direction_] != nullptr)
+    if (const readiness_waiter* first = w.waiter_[r.direction_]; first != nullptr && !(first->several_ && r.several_))
         throw usage_error(std::string("weft::net: two tasks ") + (r.direction_ == 0 ? "reading from" : "writing to") +
-                          " the same socket at once");
-    w.waiter_[r.direction_] = &r;
+                          " the same stream at once (one read and one write at a time)");
+    link_waiter(w.waiter_[r.direction_], r);
     r.parked_.store(true, std::memory_order_relaxed);  // relaxed: read under mutex_, or by this task
     return true;
 }
@@ -297,7 +369,7 @@ bool unpark_waiter(readiness_waiter& r) {
     std::lock_guard lock(w.mutex_);
     // relaxed: under mutex_; this is the waiter's own task.
     if (!r.parked_.load(std::memory_order_relaxed)) return false;
-    w.waiter_[r.direction_] = nullptr;
+    unlink_waiter(w.waiter_[r.direction_], r);
     r.parked_.store(false, std::memory_order_relaxed);
     return true;
 }
@@ -312,7 +384,7 @@ bool cancel_readiness_waiter(readiness_waiter& r) {
         r.cancel_before_park_ = true;
         return false;
     }
-    w.waiter_[r.direction_] = nullptr;
+    unlink_waiter(w.waiter_[r.direction_], r);
     r.parked_.store(false, std::memory_order_release);  // see readiness_waiter
     return true;
 }
@@ -324,41 +396,47 @@ void close_waiters(std::atomic<void*>& slot) noexcept {
     // canceller locks w->mutex_ (cancel_readiness_waiter).
     auto* w = static_cast<fd_waiters*>(slot.load(std::memory_order_acquire));
     if (w == nullptr) return;
-    // The waiters to resume: each one's handle, and its scheduler, which this
-    // thread may use (held: a hold_live() to let go of after resuming).
-    struct to_resume {
-        readiness_waiter* r = nullptr;
-        scheduler* sched = nullptr;
-        bool held = false;
-    } woken[2];
+    // The waiters to resume, and their runtime's scheduler, which this thread
+    // may use (held: one hold_live() per waiter, each let go of by its resume).
+    // Every parked waiter is of the one runtime whose worker polls `w`
+    // (park_waiter), so one scheduler and one `held` serve them all.
+    wake_chain woken;
+    scheduler* sched = nullptr;
+    bool held = false;
     {
         std::lock_guard lock(w->mutex_);
         w->closed_ = true;
         for (int d = 0; d < 2; ++d) {
-            readiness_waiter* r = std::exchange(w->waiter_[d], nullptr);
-            if (r == nullptr) continue;
-            r->result_ = -EBADF;
-            // As a sync primitive's waker does (hold_for_wake): a closer that
-            // is not a worker of the waiter's runtime holds that runtime, so
-            // that the waiter's frame stays until it is resumed. If the runtime
-            // is stopping or gone (a join_handle kept the task), the waiter is
-            // only unparked: its frame may be destroyed on another thread as
-            // soon as that store is seen, and this thread touches it no more.
-            to_resume& t = woken[d];
-            t.sched = reach_runtime(r->runtime_id_, t.held);
-            if (t.sched != nullptr) t.r = r;
-            r->parked_.store(false, std::memory_order_release);  // see readiness_waiter
+            while (readiness_waiter* r = w->waiter_[d]) {
+                unlink_waiter(w->waiter_[d], *r);
+                r->result_ = -EBADF;
+                // As a sync primitive's waker does (hold_for_wake): a closer
+                // that is not a worker of the waiter's runtime holds that
+                // runtime, so that the waiter's frame stays until it is
+                // resumed. If the runtime is stopping or gone (a join_handle
+                // kept the task), the waiter is only unparked: its frame may be
+                // destroyed on another thread as soon as that store is seen,
+                // and this thread touches it no more.
+                bool h = false;
+                if (scheduler* s = reach_runtime(r->runtime_id_, h)) {
+                    sched = s;
+                    held = h;  // the same for each (whether we are its worker)
+                    woken.add(*r);
+                }
+                r->parked_.store(false, std::memory_order_release);  // see readiness_waiter
+            }
         }
     }
     epoll_ctl(w->core_->epfd, EPOLL_CTL_DEL, w->fd_, nullptr);
     w->core_->unregistered();
-    for (const to_resume& t : woken) {
-        if (t.r == nullptr) continue;
+    for (readiness_waiter* r = woken.first; r != nullptr;) {
+        readiness_waiter* next = r->next_;  // before it resumes (see dispatch)
         // Out of its scope before it resumes, so that no canceller looks for it
         // in `w` any more. remove() waits for a canceller inside on_cancel right
         // now, which finds it unparked.
-        cancel_scope::remove(*t.r);
-        t.sched->resume_reached(t.r->waiter_, t.held);
+        cancel_scope::remove(*r);
+        sched->resume_reached(r->waiter_, held);
+        r = next;
     }
     // A socket closed after its home runtime is gone lets go of that runtime's
     // epoll instance now, not when the object goes (the last reference closes

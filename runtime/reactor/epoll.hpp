@@ -84,6 +84,9 @@ struct fd_waiters {
         const bool drained = n > 0 && static_cast<std::size_t>(n) < asked;
         drained_at_.store(drained ? (k_drained | seq) : 0, std::memory_order_relaxed);
     }
+    // The parked waiters per direction (read, write), in the order they parked:
+    // readiness_waiter's next_ / prev_, the first one's prev_ the last. At most
+    // one, unless every one is several_ (accepts on a listener). Under mutex_.
     readiness_waiter* waiter_[2] = {nullptr, nullptr};
     bool closed_ = false;
     int fd_;

@@ -26,7 +26,7 @@ struct readiness_waiter : cancellable {
     // 0: ready (retry the call, or recv_ below holds the answer); -ECANCELED;
     // -EBADF (the socket was closed); -errno of recv_ below.
     int result_ = 0;
-    // In fd_->waiter_. Changed under fd_->mutex_; whoever unparks the waiter
+    // In fd_->waiter_'s list. Changed under fd_->mutex_; whoever unparks the waiter
     // stores false (release) after its other writes to it. The task's frame
     // destructor reads it without the lock (acquire): false means the waiter is
     // out of fd_waiters, and a closer that unparked it without holding its
@@ -42,6 +42,14 @@ struct readiness_waiter : cancellable {
     std::byte* recv_buf_ = nullptr;
     std::size_t recv_len_ = 0;
     ssize_t received_ = 0;
+    // Several tasks may wait in this direction at once if all of them say so:
+    // accepts on a listener. (A stream allows one read and one write at a time.)
+    bool several_ = false;
+    // Links in fd_->waiter_[direction_]'s list, under fd_->mutex_ (the head's
+    // prev_ is the tail). Once unparked by a waker, next_ chains the waiters it
+    // resumes after unlocking.
+    readiness_waiter* next_ = nullptr;
+    readiness_waiter* prev_ = nullptr;
 };
 
 }  // namespace weft::detail
