@@ -89,7 +89,7 @@ struct length_in {
     std::optional<std::string> parse(std::string_view text) const { return std::string(text); }
     bool accepts(const std::string& v) const { return lo <= v.size() && v.size() <= hi; }
     std::string expected() const {
-        return "expected " + std::to_string(lo) + ".." + std::to_string(hi) + " characters";
+        return "expected " + std::to_string(lo) + ".." + std::to_string(hi) + " bytes";
     }
 };
 

@@ -165,7 +165,7 @@ TEST_CASE("from_env rejects WEFT_PIN_WORKERS that is not a boolean spelling") {
         require_env_rejected("WEFT_PIN_WORKERS", bad);
 }
 
-TEST_CASE("from_env rejects WEFT_THREAD_NAME that is empty or longer than 10 characters") {
+TEST_CASE("from_env rejects WEFT_THREAD_NAME that is empty or longer than 10 bytes") {
     for (const char* bad : {"", "weft-worker", "a-very-long-thread-name"})
         require_env_rejected("WEFT_THREAD_NAME", bad);
 }
@@ -269,11 +269,15 @@ TEST_CASE("validate rejects spin_rounds above 1000000 and accepts zero") {
     CHECK_NOTHROW(weft::config{.spin_rounds = 0}.validate());
 }
 
-TEST_CASE("validate rejects a thread_name that is empty or longer than 10 characters") {
+TEST_CASE("validate rejects a thread_name that is empty or longer than 10 bytes") {
     require_invalid(weft::config{.thread_name = ""}, "thread_name", "");
     require_invalid(weft::config{.thread_name = "weft-worker"}, "thread_name", "weft-worker");
     CHECK_NOTHROW(weft::config{.thread_name = "w"}.validate());
     CHECK_NOTHROW(weft::config{.thread_name = "0123456789"}.validate());
+    // Bytes, not characters: each é is two.
+    CHECK_NOTHROW(weft::config{.thread_name = "\u00e9\u00e9\u00e9\u00e9\u00e9"}.validate());
+    require_invalid(weft::config{.thread_name = "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"}, "thread_name",
+                    "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9");
 }
 
 TEST_CASE("the reactor knobs are read from the environment and range-checked") {
