@@ -162,7 +162,7 @@ bool blocking_pool::job_ended(job& j, thread_slot& slot, job*& failed) noexcept 
                 q.stage_ = job::stage::finished;
                 q.no_thread_ = error;
                 q.next_failed_ = failed;
-                failed = &q;  // in queue order: the last one listed first
+                failed = &q;  // walked from the back: the list is in queue order
             }
             jobs_.clear();
         }

@@ -397,7 +397,8 @@ void close_waiters(std::atomic<void*>& slot) noexcept {
     auto* w = static_cast<fd_waiters*>(slot.load(std::memory_order_acquire));
     if (w == nullptr) return;
     // The waiters to resume, and their runtime's scheduler, which this thread
-    // may use (held: one hold_live() per waiter, each let go of by its resume).
+    // may use (held, when this thread is not one of its workers: one
+    // hold_live() per waiter, each let go of by its resume).
     // Every parked waiter is of the one runtime whose worker polls `w`
     // (park_waiter), so one scheduler and one `held` serve them all.
     wake_chain woken;

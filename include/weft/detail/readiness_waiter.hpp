@@ -30,7 +30,10 @@ struct readiness_waiter : cancellable {
     // stores false (release) after its other writes to it. The task's frame
     // destructor reads it without the lock (acquire): false means the waiter is
     // out of fd_waiters, and a closer that unparked it without holding its
-    // runtime touches it no more (close_waiters), so the frame may go.
+    // runtime touches it no more (close_waiters), so the frame may go. (The
+    // home worker's dispatch() still reads next_ and waiter_ after its store:
+    // while that live runtime's workers run, none of its frames is destroyed
+    // suspended.)
     std::atomic<bool> parked_{false};
     // Under fd_->mutex_: a canceller came after the task registered in its scope
     // and before it parked; park_waiter() then does not park it.
