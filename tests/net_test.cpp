@@ -788,3 +788,42 @@ TEST_CASE("several tasks wait in accept on one listener; each gets a connection 
     CHECK(seen.errors_after_close == std::vector<int>{EBADF, EBADF, EBADF});
     CHECK(weft_test::open_fds() == fds_before);
 }
+
+namespace {
+
+// A read parks on a stream; a second read of the same stream then tries to park
+// beside it. Gives the second read's usage_error message ("" if none), after the
+// first read got the byte sent to release it.
+weft::task<std::string> second_reader_of_one_stream(tcp_listener& l) {
+    auto accepted = weft::spawn(l.accept());
+    tcp_stream client = co_await tcp_stream::connect("127.0.0.1", l.local_port());
+    tcp_stream server = co_await std::move(accepted);
+    std::byte first_buf[1];
+    auto first = weft::spawn([](tcp_stream& s, std::span<std::byte> b) -> weft::task<std::size_t> {
+        co_return co_await s.read(b);
+    }(server, first_buf));
+    co_await weft::sleep_for(5ms);  // with one worker, the first read has parked by now
+    std::string message;
+    try {
+        std::byte second_buf[1];
+        (void)co_await server.read(second_buf);
+    } catch (const weft::usage_error& e) {
+        message = e.what();
+    }
+    const std::byte one{1};
+    co_await client.write_all(std::span<const std::byte>(&one, 1));
+    if (co_await std::move(first) != 1) message += " (the first read did not get its byte)";
+    co_return message;
+}
+
+}  // namespace
+
+TEST_CASE("on epoll a second task reading a stream that another task is reading is a usage error") {
+    // A listener lets several accepts wait; a stream allows one read at a time.
+    const std::optional<weft::config> cfg = weft_test::io_config("epoll", 1);
+    REQUIRE(cfg.has_value());
+    weft::runtime rt(*cfg);
+    auto l = tcp_listener::bind("127.0.0.1", 0);
+    CHECK(rt.block_on(second_reader_of_one_stream(l)) ==
+          "weft::net: two tasks reading from the same stream at once (one read and one write at a time)");
+}
