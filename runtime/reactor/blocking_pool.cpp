@@ -110,7 +110,7 @@ int blocking_pool::add_thread_if_needed() noexcept {
     }
     ++live_;
     ++idle_;  // it waits for the mutex we hold, then for work
-    char name[16];  // the kernel keeps 15 characters
+    char name[16];  // the kernel keeps 15 bytes
     std::snprintf(name, sizeof name, "%s-io%zu", thread_name_.c_str(), slot->index);
     pthread_setname_np(slot->thread.native_handle(), name);
     return 0;

@@ -210,10 +210,6 @@ struct wake_chain {
     }
 };
 
-}  // namespace
-
-namespace {
-
 // The waiters after the first of a direction's list, which dispatch() wakes
 // with it: accepts on a listener (several_), each to retry its call.
 WEFT_NOINLINE void unpark_others(readiness_waiter* r) noexcept {
